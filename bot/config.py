@@ -1,0 +1,178 @@
+"""Configuration: one pydantic-settings model read from the environment (and `.env`).
+
+Why one model: every setting is named, typed and documented in one place, so the operator's
+table in the README and the code cannot drift apart, and a bad value is caught at start-up
+with a message that names the variable instead of failing later in the middle of a chat.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is safe to print (no secret values)."""
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- Telegram -------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="Bot token from @BotFather. Not needed in console mode."
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base URL; point it at a self-hosted Bot API server if you run one.",
+    )
+    webhook_url: str | None = Field(default=None, description="Public HTTPS URL: webhook mode.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret token Telegram sends with every webhook request."
+    )
+    port: int = Field(default=8080, ge=1, le=65535, description="Port for webhook mode.")
+
+    # --- Database -------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="Postgres connection string (Supabase). Unset: embedded Postgres.",
+    )
+    ptl_data_dir: Path = Field(
+        default=Path("data"), description="Embedded database and local files live here."
+    )
+    db_pool_min_size: int = Field(default=1, ge=0, le=100)
+    db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    db_statement_cache_size: int = Field(
+        default=100, ge=0, description="0 when connecting through Supabase's transaction pooler."
+    )
+
+    # --- Time -----------------------------------------------------------------------------
+    timezone: str = Field(
+        default="Europe/London", description="'Today' for every clock is the date here."
+    )
+
+    # --- Training policy ------------------------------------------------------------------
+    allow_any_valid_nhs_number: bool = Field(
+        default=False,
+        description="Accept any Modulus-11-valid NHS number, not only the 999 test range.",
+    )
+    at_risk_days_rtt: int = Field(default=28, ge=0, le=126)
+    at_risk_days_cancer: int = Field(default=7, ge=0, le=62)
+
+    # --- Identity (email verification) ------------------------------------------------------
+    verifier: Literal["supabase", "smtp", "console"] | None = Field(
+        default=None,
+        description="How emails are verified. Unset: console without a token, else an error.",
+    )
+    allowed_email_domains: str = Field(
+        default="", description="Comma-separated allow-list of email domains; empty allows all."
+    )
+    supabase_url: str | None = None
+    supabase_key: SecretStr | None = None
+    supabase_should_create_user: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    otp_secret: SecretStr | None = Field(
+        default=None, description="Key for hashing one-time codes (SMTP verifier)."
+    )
+
+    # --- Reminders and broadcasts -----------------------------------------------------------
+    reminder_default_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    reminder_default_window_days: int = Field(default=7, ge=1, le=60)
+    reminder_weekdays_only: bool = True
+    reminder_send_empty: bool = False
+    broadcast_messages_per_second: float = Field(default=30.0, gt=0, le=1000)
+
+    # --- Logging --------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("expected an IANA time zone name such as Europe/London") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().startswith(("postgres://", "postgresql://")):
+            raise ValueError("expected a URL starting postgresql:// (Supabase: Settings > Database)")
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        head, _, tail = token.partition(":")
+        if not head.isdigit() or len(tail) < 20:
+            raise ValueError("expected a token from @BotFather, like 123456789:AA... ")
+        return SecretStr(token)
+
+    @model_validator(mode="after")
+    def _pool_sizes(self) -> Settings:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError("DB_POOL_MIN_SIZE must not be larger than DB_POOL_MAX_SIZE")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def email_domains(self) -> frozenset[str]:
+        return frozenset(
+            d.strip().lower().lstrip("@") for d in self.allowed_email_domains.split(",") if d.strip()
+        )
+
+
+def _describe(error: ValidationError) -> str:
+    """Turn pydantic's report into lines naming the environment variable, never its value."""
+    lines = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        name = str(loc[0]).upper() if loc else "configuration"
+        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, raising ConfigError with a clear, secret-free message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError("Configuration error:\n" + _describe(exc)) from None
+
+
+def load_settings_or_exit(**overrides: object) -> Settings:
+    """Entry-point helper: print the problem and exit with status 2, never a traceback."""
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        print("Fix the variable(s) above (environment or .env) and start again.", file=sys.stderr)
+        raise SystemExit(2) from None

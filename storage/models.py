@@ -1,0 +1,131 @@
+"""Pydantic models for what goes into and comes out of `ptl_patients`.
+
+Why pydantic here: rows written by the web platform can be incomplete or carry legacy values;
+validating at the storage boundary means the rest of the bot works with one well-typed shape.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Columns a student (through the bot) may set directly. Ownership (`user_email`), identity
+# (`id`, `patient_id`) and bookkeeping (`version`, timestamps) are never taken from input.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "patient_name",
+    "nhs_number",
+    "specialty",
+    "referral_date",
+    "clock_start_date",
+    "referral_source",
+    "pathway_type",
+    "priority",
+    "current_status",
+    "consultant",
+    "contact_number",
+    "rtt_code",
+    "clock_status",
+    "notes",
+    "appointments",
+    "events",
+    "breach_date",
+    "clock_state",
+    "clock_computed_at",
+)
+
+
+class PathwayEventRecord(BaseModel):
+    """One entry of the `events` JSON array, in the shape the web platform writes.
+
+    `kind` is the bot's rules-engine event kind; platform rows may lack it (they carry the
+    RTT `code` and a free-text `description`), so it is optional here.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    date: date
+    code: str | None = None
+    description: str | None = None
+    added_by: str | None = None
+    kind: str | None = None
+
+
+class PatientIn(BaseModel):
+    """A new patient as the student entered it (plus clock fields from the rules engine)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_name: str = Field(min_length=1, max_length=200)
+    nhs_number: str | None = Field(default=None, max_length=10)
+    specialty: str | None = Field(default=None, max_length=100)
+    referral_date: date | None = None
+    clock_start_date: date | None = None
+    referral_source: str | None = Field(default=None, max_length=100)
+    pathway_type: str = Field(default="rtt", max_length=30)
+    priority: str | None = Field(default=None, max_length=40)
+    current_status: str | None = Field(default=None, max_length=100)
+    consultant: str | None = Field(default=None, max_length=100)
+    contact_number: str | None = Field(default=None, max_length=40)
+    rtt_code: str | None = Field(default=None, max_length=4)
+    clock_status: str | None = Field(default=None, max_length=40)
+    notes: str | None = Field(default=None, max_length=4000)
+    appointments: list[dict[str, Any]] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    breach_date: date | None = None
+    clock_state: str | None = None
+    clock_computed_at: datetime | None = None
+
+
+class Patient(BaseModel):
+    """A row of `ptl_patients` as the bot reads it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+    patient_id: str
+    user_email: str
+    patient_name: str | None = None
+    nhs_number: str | None = None
+    specialty: str | None = None
+    referral_date: date | None = None
+    clock_start_date: date | None = None
+    referral_source: str | None = None
+    pathway_type: str | None = None
+    priority: str | None = None
+    current_status: str | None = None
+    consultant: str | None = None
+    contact_number: str | None = None
+    rtt_code: str | None = None
+    clock_status: str | None = None
+    notes: str | None = None
+    appointments: list[dict[str, Any]] = Field(default_factory=list)
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    added_date: datetime | None = None
+    last_updated: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 1
+    deleted_at: datetime | None = None
+    breach_date: date | None = None
+    clock_state: str | None = None
+    clock_computed_at: datetime | None = None
+
+    @classmethod
+    def from_record(cls, record: Any) -> Patient:
+        data = dict(record)
+        # Platform rows may hold NULL where the bot expects a list.
+        data["appointments"] = data.get("appointments") or []
+        data["events"] = data.get("events") or []
+        return cls.model_validate(data)
+
+
+class PatientStats(BaseModel):
+    """Counts the database can give cheaply; waits are computed by the rules engine."""
+
+    total: int
+    running: int
+    breached: int
+    by_specialty: dict[str, int]
+    by_clock_state: dict[str, int]

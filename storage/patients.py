@@ -1,0 +1,199 @@
+"""The student-scoped repository for `ptl_patients`.
+
+Every method takes the student's email and runs inside `Database.student(email)`, so the
+row-level security policies, not these queries, decide which rows exist for the caller. The
+`user_email` filters you will not find here are deliberately absent: a query that forgot one
+must still be safe, and tests prove the policies hold.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from storage.db import Database, normalise_email
+from storage.models import EDITABLE_FIELDS, Patient, PatientIn, PatientStats
+
+# Crockford's base32 without I, L, O, U: unambiguous when read aloud or typed on a phone.
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ID_LENGTH = 10  # 50 bits of randomness; the unique index catches the vanishing collision.
+
+
+class StaleWriteError(Exception):
+    """The row changed since the caller read it (perhaps on the web platform).
+
+    Carries the current row so the caller can show the fresh version instead of
+    overwriting a change it never saw.
+    """
+
+    def __init__(self, current: Patient | None) -> None:
+        super().__init__("the patient was changed elsewhere since it was read")
+        self.current = current
+
+
+class PatientNotFoundError(Exception):
+    """No such patient for this student (or it belongs to someone else: RLS hides it)."""
+
+
+def new_patient_id() -> str:
+    """A fresh id that looks like the platform's `PTL...` ids."""
+    return "PTL" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+
+
+class PatientRepository:
+    """add / list / get / update / soft delete / restore / stats for one student at a time."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, email: str, patient: PatientIn) -> Patient:
+        data = patient.model_dump()
+        columns = list(data)
+        placeholders = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
+        query = (
+            f"insert into public.ptl_patients (patient_id, user_email, {', '.join(columns)})"
+            f" values ($1, $2, {placeholders})"
+            " on conflict (patient_id) do nothing returning *"
+        )
+        async with self.db.student(email) as conn:
+            for _ in range(5):
+                row = await conn.fetchrow(
+                    query, new_patient_id(), normalise_email(email), *data.values()
+                )
+                if row is not None:
+                    return Patient.from_record(row)
+        raise RuntimeError("could not allocate a unique patient id")  # 2^-250 territory
+
+    async def list(self, email: str, *, deleted: bool = False) -> list[Patient]:
+        """Live patients (or, with `deleted=True`, the bin), newest first."""
+        condition = "deleted_at is not null" if deleted else "deleted_at is null"
+        async with self.db.student(email) as conn:
+            rows = await conn.fetch(
+                f"select * from public.ptl_patients where {condition} order by id desc"
+            )
+        return [Patient.from_record(r) for r in rows]
+
+    async def get(self, email: str, patient_id: str, *, include_deleted: bool = False) -> Patient:
+        async with self.db.student(email) as conn:
+            row = await conn.fetchrow(
+                "select * from public.ptl_patients where patient_id = $1", patient_id
+            )
+        if row is None or (row["deleted_at"] is not None and not include_deleted):
+            raise PatientNotFoundError(patient_id)
+        return Patient.from_record(row)
+
+    async def find(self, email: str, text: str, *, limit: int = 20) -> list[Patient]:
+        """By name fragment, patient id or NHS number (digits only), live rows only."""
+        digits = "".join(ch for ch in text if ch.isdigit())
+        async with self.db.student(email) as conn:
+            rows = await conn.fetch(
+                "select * from public.ptl_patients"
+                " where deleted_at is null and ("
+                "   patient_name ilike '%' || $1 || '%'"
+                "   or upper(patient_id) = upper($2)"
+                "   or ($3 <> '' and nhs_number = $3))"
+                " order by patient_name limit $4",
+                _escape_like(text.strip()),
+                text.strip(),
+                digits if len(digits) == 10 else "",
+                limit,
+            )
+        return [Patient.from_record(r) for r in rows]
+
+    async def update(
+        self, email: str, patient_id: str, expected_version: int, changes: dict[str, Any]
+    ) -> Patient:
+        """Apply `changes` only if the row is still at `expected_version`.
+
+        Raises StaleWriteError (with the fresh row) when someone else changed it first.
+        """
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+        if not changes:
+            return await self.get(email, patient_id)
+        sets = ", ".join(f"{col} = ${i}" for i, col in enumerate(changes, start=3))
+        async with self.db.student(email) as conn:
+            row = await conn.fetchrow(
+                f"update public.ptl_patients set {sets}, last_updated = now()"
+                " where patient_id = $1 and version = $2 and deleted_at is null returning *",
+                patient_id,
+                expected_version,
+                *changes.values(),
+            )
+            if row is None:
+                await self._raise_missing_or_stale(conn, patient_id)
+        return Patient.from_record(row)
+
+    async def soft_delete(self, email: str, patient_id: str, expected_version: int) -> Patient:
+        async with self.db.student(email) as conn:
+            row = await conn.fetchrow(
+                "update public.ptl_patients set deleted_at = now()"
+                " where patient_id = $1 and version = $2 and deleted_at is null returning *",
+                patient_id,
+                expected_version,
+            )
+            if row is None:
+                await self._raise_missing_or_stale(conn, patient_id)
+        return Patient.from_record(row)
+
+    async def restore(self, email: str, patient_id: str) -> Patient:
+        async with self.db.student(email) as conn:
+            row = await conn.fetchrow(
+                "update public.ptl_patients set deleted_at = null"
+                " where patient_id = $1 and deleted_at is not null returning *",
+                patient_id,
+            )
+        if row is None:
+            raise PatientNotFoundError(patient_id)
+        return Patient.from_record(row)
+
+    async def purge_bin(self, email: str, older_than: datetime) -> int:
+        """Hard-delete the student's binned rows past the restore window."""
+        async with self.db.student(email) as conn:
+            result = await conn.execute(
+                "delete from public.ptl_patients where deleted_at < $1", older_than
+            )
+        return int(result.split()[-1])
+
+    async def stats(self, email: str, today: date) -> PatientStats:
+        """Counts straight from stored clock fields (one round trip, no rows shipped)."""
+        async with self.db.student(email) as conn:
+            rows = await conn.fetch(
+                "select coalesce(specialty, 'Not recorded') as specialty,"
+                "       coalesce(clock_state, 'unknown') as clock_state,"
+                "       count(*) as n,"
+                "       count(*) filter (where clock_state = 'running'"
+                "                        and breach_date <= $1) as breached"
+                "  from public.ptl_patients where deleted_at is null"
+                " group by 1, 2",
+                today,
+            )
+        by_specialty: dict[str, int] = {}
+        by_state: dict[str, int] = {}
+        for r in rows:
+            by_specialty[r["specialty"]] = by_specialty.get(r["specialty"], 0) + r["n"]
+            by_state[r["clock_state"]] = by_state.get(r["clock_state"], 0) + r["n"]
+        return PatientStats(
+            total=sum(by_state.values()),
+            running=by_state.get("running", 0),
+            breached=sum(r["breached"] for r in rows),
+            by_specialty=by_specialty,
+            by_clock_state=by_state,
+        )
+
+    @staticmethod
+    async def _raise_missing_or_stale(conn: asyncpg.Connection, patient_id: str) -> None:
+        current = await conn.fetchrow(
+            "select * from public.ptl_patients where patient_id = $1", patient_id
+        )
+        if current is None or current["deleted_at"] is not None:
+            raise PatientNotFoundError(patient_id)
+        raise StaleWriteError(Patient.from_record(current))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
