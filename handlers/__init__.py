@@ -1,0 +1,17 @@
+"""Telegram handlers, one module per conversation or feature.
+
+`register_all` is the single list of what the bot answers; each feature module exposes
+`register(app)` and adds its handlers (and jobs) there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application
+
+
+def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    from handlers import errors
+
+    errors.register(app)

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from storage.db import Database
-from tests import pg
+from tests import harness, pg
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,11 @@ async def db(db_dsn: str) -> AsyncIterator[Database]:
     database = await Database.connect(db_dsn, min_size=1, max_size=5)
     yield database
     await database.close()
+
+
+@pytest.fixture
+async def bot(db: Database) -> AsyncIterator[harness.Bot]:
+    """A real Application on this test's database and the offline Bot API."""
+    instance = await harness.make_bot(db)
+    yield instance
+    await harness.close_bot(instance)

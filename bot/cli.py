@@ -1,0 +1,95 @@
+"""Command-line entry: `python -m bot [run|migrate|console|...]`.
+
+Each subcommand is a small function; configuration problems end with one clear message and
+exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.config import Settings, load_settings_or_exit
+from bot.runtime import StartupError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runtime import database_dsn
+    from storage.migrations import MigrationError, migrate
+
+    async def go() -> list[str]:
+        return await migrate(await database_dsn(settings))
+
+    try:
+        applied = asyncio.run(go())
+    except MigrationError as exc:
+        print(f"Migration refused: {exc}", file=sys.stderr)
+        return 1
+    if applied:
+        for name in applied:
+            print(f"applied {name}")
+    else:
+        print("Database is up to date.")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import run
+
+    return run(settings)
+
+
+def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import run_console
+
+    return asyncio.run(run_console(settings, today=args.today))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="ptl-bot: a Telegram companion for PTL training (fictional patients only).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)")
+    run.set_defaults(func=_cmd_run)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations from sql/ (idempotent)")
+    migrate.set_defaults(func=_cmd_migrate)
+
+    console = sub.add_parser(
+        "console",
+        help="chat with the bot in this terminal: no token, no network, embedded database",
+    )
+    console.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="pretend today is this date (Europe/London)"
+    )
+    console.set_defaults(func=_cmd_console)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        args = parser.parse_args(["run", *(argv or sys.argv[1:])])
+    settings = load_settings_or_exit()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "apscheduler", "pgserver"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        code = args.func(args, settings)
+    except StartupError as exc:
+        print(str(exc), file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    raise SystemExit(code)

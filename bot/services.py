@@ -1,0 +1,40 @@
+"""The live objects handlers and jobs need, built once per process.
+
+Why a plain dataclass in `bot_data`: handlers reach services through `context.services`
+(see bot/context.py) instead of module globals, so every test can build an Application with
+its own database and a fixed clock, and two Applications can run side by side in one test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from storage.db import Database
+from storage.links import LinkRepository, StaffRepository
+from storage.patients import PatientRepository
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    patients: PatientRepository
+    links: LinkRepository
+    staff: StaffRepository
+    # Feature services registered by later modules (verifier, reminders, broadcasts...).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock or SystemClock(settings.timezone),
+        patients=PatientRepository(db),
+        links=LinkRepository(db),
+        staff=StaffRepository(db),
+    )

@@ -1,0 +1,70 @@
+"""Build a real Application on a test database and the offline Bot API.
+
+Tests use `make_bot(db)` to get the Application, the recording API and a clock fixed in
+Europe/London, then talk to it through `ChatUser` (bot/offline.py) like a person would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.offline import ChatUser, OfflineBotAPI
+from bot.services import Services, build_services
+from storage.db import Database
+
+TODAY = date(2025, 3, 3)
+
+
+def test_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"verifier": "console", "telegram_bot_token": None}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class Bot:
+    app: Application  # type: ignore[type-arg]
+    api: OfflineBotAPI
+    services: Services
+    clock: FixedClock
+
+    def user(self, user_id: int, first_name: str = "Sam", **kw: Any) -> ChatUser:
+        return ChatUser(self.app, self.api, user_id, first_name, **kw)
+
+
+async def make_bot(
+    db: Database,
+    *,
+    today: date = TODAY,
+    settings: Settings | None = None,
+    api: OfflineBotAPI | None = None,
+    start: bool = False,
+    setup: Callable[[Application], None] | None = None,  # type: ignore[type-arg]
+) -> Bot:
+    """An initialised Application (call `await bot.app.shutdown()` when done, or use
+    the `bot` fixture which does)."""
+    settings = settings or test_settings()
+    clock = FixedClock(today, settings.timezone)
+    services = build_services(settings, db, clock)
+    api = api or OfflineBotAPI()
+    app = build_application(services, request=api, rate_limit=False)
+    if setup is not None:
+        setup(app)  # extra handlers must be added before initialize() loads persistence
+    await app.initialize()
+    if start:
+        await app.start()
+    return Bot(app, api, services, clock)
+
+
+async def close_bot(bot: Bot) -> None:
+    if bot.app.running:
+        await bot.app.stop()
+    await bot.app.shutdown()
