@@ -140,6 +140,7 @@ _DAY_MONTH: Final = re.compile(
     rf"(\d{{1,2}})\s*(?:of\s+)?({_MONTH_RE})\.?(?:,?\s*(\d{{4}}|\d{{2}}))?"
 )
 _MONTH_DAY: Final = re.compile(rf"({_MONTH_RE})\.?\s*(\d{{1,2}}),?(?:\s+(\d{{4}}|\d{{2}}))?")
+_MONTH_ONLY: Final = re.compile(rf"(?:{_MONTH_RE})\.?,?(?:\s*(?:\d{{4}}|\d{{2}}))?")
 _AGO: Final = re.compile(r"(a|an|one|\d{1,4})\s*(day|week|fortnight|month|year)s?\s+ago")
 _WEEKDAY: Final = re.compile(r"(?:(last|next|on)\s+)?([a-z]+)")
 _ORDINAL: Final = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
@@ -212,6 +213,13 @@ def _build(
     return dt.date(year, month, day)
 
 
+def _more_than_a_day(raw: str) -> str:
+    return (
+        f"“{raw}” covers more than one day: which day was it? "
+        "For example last Monday, 3 weeks ago or 12/10/25."
+    )
+
+
 def _minus_months(d: dt.date, months: int) -> dt.date:
     """Calendar months back, keeping the day where it exists (31 Mar - 1 month = 28/29 Feb)."""
     total = d.year * 12 + d.month - 1 - months
@@ -256,6 +264,8 @@ def _fast(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
     if m:
         year = _expand_year(m[3]) if m[3] else None
         return _build(year, _MONTHS[m[1]], int(m[2]), today, allow_future, raw)
+    if _MONTH_ONLY.fullmatch(text):
+        raise _Impossible(_more_than_a_day(raw))
     m = _WEEKDAY.fullmatch(text)
     if m and m[2] in _WEEKDAYS:
         target = _WEEKDAYS[m[2]]
@@ -301,10 +311,7 @@ def _slow(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
     if data is None or data.date_obj is None:
         return None
     if data.period in ("week", "month", "year") and "ago" not in text:
-        raise _Impossible(
-            f"“{raw}” covers more than one day: which day was it? "
-            "For example last Monday, 3 weeks ago or 12/10/25."
-        )
+        raise _Impossible(_more_than_a_day(raw))
     result: dt.date = data.date_obj.date()
     return result
 
