@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import errors
+    from handlers import errors, menu
 
     errors.register(app)
+    menu.register(app)
