@@ -7,6 +7,7 @@ the database they are given.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -18,8 +19,22 @@ from bot.context import SERVICES_KEY, BotContext
 from bot.services import Services
 from storage.persistence import PostgresPersistence
 
+STARTUP_HOOKS_KEY = "startup_hooks"
+Hook = Callable[[Application], Awaitable[None]]  # type: ignore[type-arg]
+
 # Console mode and tests need *a* token to build a Bot; the offline API never checks it.
 OFFLINE_TOKEN = "7000000001:OFFLINE-ptl-bot-console-and-tests-token"
+
+
+def add_startup_hook(app: Application, hook: Hook) -> None:  # type: ignore[type-arg]
+    """Run `hook(app)` once the Application is initialised (polling, webhook, console and
+    tests alike): the place to rebuild jobs from the database and register command menus."""
+    app.bot_data.setdefault(STARTUP_HOOKS_KEY, []).append(hook)
+
+
+async def _run_startup_hooks(app: Application) -> None:  # type: ignore[type-arg]
+    for hook in app.bot_data.get(STARTUP_HOOKS_KEY, []):
+        await hook(app)
 
 
 class PtlApplication(Application):  # type: ignore[type-arg]
@@ -61,6 +76,7 @@ def build_application(
         .base_url(settings.telegram_api_url)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .post_init(_run_startup_hooks)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

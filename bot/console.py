@@ -149,6 +149,8 @@ async def run_console(
         console = Console(api, stdout, settings.ptl_data_dir / "console-files")
         print(BANNER, file=stdout, flush=True)
         async with app:
+            if app.post_init is not None:  # run_polling would call it; so do we
+                await app.post_init(app)
             await app.start()
             loop = asyncio.get_running_loop()
             while True:

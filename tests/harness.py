@@ -59,6 +59,8 @@ async def make_bot(
     if setup is not None:
         setup(app)  # extra handlers must be added before initialize() loads persistence
     await app.initialize()
+    if app.post_init is not None:  # run_polling/run_webhook call it; we must too
+        await app.post_init(app)
     if start:
         await app.start()
     return Bot(app, api, services, clock)
