@@ -91,10 +91,10 @@ async def test_unanswered_callback_is_caught(db: Database) -> None:
     async def lazy(update: Update, context: Any) -> None:
         return None  # forgets update.callback_query.answer()
 
-    bot.app.add_handler(CommandHandler("menu", menu))
+    bot.app.add_handler(CommandHandler("pick", menu))
     bot.app.add_handler(CallbackQueryHandler(lazy))
     sam = bot.user(503)
-    await sam.send("/menu")
+    await sam.send("/pick")
     with pytest.raises(AssertionError, match="not answered"):
         await sam.press("A")
     await harness.close_bot(bot)
