@@ -118,7 +118,9 @@ class Settings(BaseSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         if not value.get_secret_value().startswith(("postgres://", "postgresql://")):
-            raise ValueError("expected a URL starting postgresql:// (Supabase: Settings > Database)")
+            raise ValueError(
+                "expected a URL starting postgresql:// (Supabase: Settings > Database)"
+            )
         return value
 
     @field_validator("telegram_bot_token")
@@ -145,7 +147,9 @@ class Settings(BaseSettings):
     @property
     def email_domains(self) -> frozenset[str]:
         return frozenset(
-            d.strip().lower().lstrip("@") for d in self.allowed_email_domains.split(",") if d.strip()
+            d.strip().lower().lstrip("@")
+            for d in self.allowed_email_domains.split(",")
+            if d.strip()
         )
 
 

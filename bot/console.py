@@ -64,9 +64,8 @@ class Console:
             lines.extend(f"  ({i}) {o['text']}" for i, o in enumerate(message.poll["options"]))
         if message.buttons:
             numbered = [
-                f"[{i}] {b.text}" for i, b in enumerate(
-                    (b for row in message.buttons for b in row), start=1
-                )
+                f"[{i}] {b.text}"
+                for i, b in enumerate((b for row in message.buttons for b in row), start=1)
             ]
             lines.append("  ".join(numbered))
         print("\n".join(lines) + "\n", file=self.out, flush=True)
@@ -96,10 +95,12 @@ class Console:
         upload = _UPLOAD.match(text.strip())
         if upload:
             path = Path(upload.group(1))
-            if not path.is_file():
-                print(f"(no such file: {path})", file=self.out, flush=True)
+            try:
+                content = await asyncio.to_thread(path.read_bytes)
+            except OSError:
+                print(f"(cannot read file: {path})", file=self.out, flush=True)
                 return
-            await user.send_document(path.name, path.read_bytes(), caption=upload.group(2))
+            await user.send_document(path.name, content, caption=upload.group(2))
             return
         target = self._buttons_message(user)
         if target is not None:

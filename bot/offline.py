@@ -52,12 +52,12 @@ class _EntityChecker(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _ALLOWED_TAGS:
-            raise TelegramHTMLError(f"unsupported start tag \"{tag}\"")
+            raise TelegramHTMLError(f'unsupported start tag "{tag}"')
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
-            raise TelegramHTMLError(f"unmatched end tag \"{tag}\"")
+            raise TelegramHTMLError(f'unmatched end tag "{tag}"')
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
@@ -77,7 +77,7 @@ def html_to_plain(text: str) -> str:
     checker.feed(text)
     checker.close()
     if checker.stack:
-        raise TelegramHTMLError(f"unclosed tag \"{checker.stack[-1]}\"")
+        raise TelegramHTMLError(f'unclosed tag "{checker.stack[-1]}"')
     return "".join(checker.parts)
 
 
@@ -141,9 +141,7 @@ class OfflineBotAPI(BaseRequest):
         self.uploads: dict[str, bytes] = {}  # files "sent by users", by file_id
         self.listeners: list[Callable[[SentMessage], None]] = []
         self._failures: dict[int, list[_Failure]] = defaultdict(list)
-        self._message_ids: dict[int, itertools.count[int]] = defaultdict(
-            lambda: itertools.count(1)
-        )
+        self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._update_ids = itertools.count(1)
         self._poll_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -306,9 +304,7 @@ class OfflineBotAPI(BaseRequest):
         message.text, message.html = plain, text
         return self._store(message)
 
-    def _api_editMessageText(
-        self, params: dict[str, Any], files: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _api_editMessageText(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(params)
         text = str(params.get("text", ""))
         plain = _render(text, params.get("parse_mode"))
@@ -412,8 +408,12 @@ class OfflineBotAPI(BaseRequest):
         file_id = str(params["file_id"])
         if file_id not in self.uploads:
             raise _ApiError(400, "Bad Request: invalid file_id")
-        return {"file_id": file_id, "file_unique_id": file_id,
-                "file_size": len(self.uploads[file_id]), "file_path": f"documents/{file_id}"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.uploads[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
 
     def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
         return True
@@ -464,9 +464,9 @@ def _ok(result: Any) -> tuple[int, bytes]:
     return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
-def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> tuple[
-    int, bytes
-]:
+def _error(
+    code: int, description: str, parameters: dict[str, Any] | None = None
+) -> tuple[int, bytes]:
     body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
     if parameters:
         body["parameters"] = parameters
@@ -507,7 +507,9 @@ def _check_markup(markup: Any) -> None:
     for row in _buttons(markup):
         for b in row:
             if not b.text.strip():
-                raise _ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                raise _ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
             if b.callback_data is not None and len(b.callback_data.encode()) > MAX_CALLBACK_DATA:
                 raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
 
@@ -573,8 +575,12 @@ class ChatUser:
         file_id = f"upload-{self.api.next_update_id()}"
         self.api.uploads[file_id] = content
         message = self._message_dict(
-            document={"file_id": file_id, "file_unique_id": file_id, "file_name": file_name,
-                      "file_size": len(content)},  # fmt: skip
+            document={
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": file_name,
+                "file_size": len(content),
+            },
         )
         if caption:
             message["caption"] = caption

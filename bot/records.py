@@ -54,8 +54,10 @@ def events_from_json(entries: Sequence[Mapping[str, Any]] | None) -> list[Event]
         if kind is None or not raw_date:
             continue
         try:
-            on = raw_date if isinstance(raw_date, dt.date) else dt.date.fromisoformat(
-                str(raw_date)[:10]
+            on = (
+                raw_date
+                if isinstance(raw_date, dt.date)
+                else dt.date.fromisoformat(str(raw_date)[:10])
             )
         except ValueError:
             continue

@@ -39,7 +39,7 @@ def run(settings: Settings) -> int:
             print("WEBHOOK_SECRET must be set in webhook mode.", file=sys.stderr)
             return 2
         app.run_webhook(
-            listen="0.0.0.0",  # noqa: S104 - a web dyno must listen on all interfaces
+            listen="0.0.0.0",  # a web dyno must listen on all interfaces
             port=settings.port,
             url_path="telegram",
             webhook_url=settings.webhook_url.rstrip("/") + "/telegram",

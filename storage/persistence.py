@@ -33,9 +33,11 @@ def _encode(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return {"$set": [_encode(v) for v in value]}
     if isinstance(value, dict):
-        return {"$dict": [[_encode(k), _encode(v)] for k, v in value.items()]} if any(
-            not isinstance(k, str) for k in value
-        ) else {k: _encode(v) for k, v in value.items()}
+        return (
+            {"$dict": [[_encode(k), _encode(v)] for k, v in value.items()]}
+            if any(not isinstance(k, str) for k in value)
+            else {k: _encode(v) for k, v in value.items()}
+        )
     if isinstance(value, list):
         return [_encode(v) for v in value]
     return value

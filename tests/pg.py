@@ -50,9 +50,7 @@ async def create_test_database(admin: str) -> str:
     name = f"ptl_test_{os.getpid()}_{next(_counter)}"
     conn = await asyncpg.connect(admin)
     try:
-        await conn.execute(
-            f'create database "{name}" template "{TEMPLATE}" strategy file_copy'
-        )
+        await conn.execute(f'create database "{name}" template "{TEMPLATE}" strategy file_copy')
     finally:
         await conn.close()
     return name

@@ -125,10 +125,11 @@ async def test_policies_use_the_email_index(db_dsn: str) -> None:
             await conn.execute(
                 "select set_config('role', 'authenticated', true),"
                 " set_config('request.jwt.claims',"
-                " '{\"email\": \"student7@example.ac.uk\"}', true)"
+                ' \'{"email": "student7@example.ac.uk"}\', true)'
             )
             plan = "\n".join(
-                r[0] for r in await conn.fetch(
+                r[0]
+                for r in await conn.fetch(
                     "explain select * from public.ptl_patients where deleted_at is null"
                 )
             )

@@ -85,7 +85,8 @@ async def test_unanswered_callback_is_caught(db: Database) -> None:
 
     async def menu(update: Update, context: Any) -> None:
         await update.effective_message.reply_text(
-            "Pick", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+            "Pick",
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]),
         )
 
     async def lazy(update: Update, context: Any) -> None:
@@ -111,9 +112,13 @@ async def test_telegram_rules_are_enforced(bot: harness.Bot) -> None:
     message = await send(42, "Same")
     with pytest.raises(BadRequest, match="not modified"):
         await bot.app.bot.edit_message_text("Same", chat_id=42, message_id=message.message_id)
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await send(
-            42, "x", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="d" * 65)]])
+            42,
+            "x",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("b", callback_data="d" * 65)]]
+            ),
         )
 
 

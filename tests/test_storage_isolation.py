@@ -152,7 +152,9 @@ async def test_stats_counts_own_rows(db: Database) -> None:
     repo = PatientRepository(db)
     first = await repo.add(A, _patient())
     await repo.update(
-        A, first.patient_id, first.version,
+        A,
+        first.patient_id,
+        first.version,
         {"clock_state": "running", "breach_date": date(2025, 5, 13)},
     )
     await repo.add(A, _patient())
