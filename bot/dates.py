@@ -310,7 +310,9 @@ def _slow(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
         return None
     if data is None or data.date_obj is None:
         return None
-    if data.period in ("week", "month", "year") and "ago" not in text:
+    # "last week" or "October" is a span, but "2 weeks ago" / "in a month" is a day.
+    relative = "ago" in text or text.startswith("in ")
+    if data.period in ("week", "month", "year") and not relative:
         raise _Impossible(_more_than_a_day(raw))
     result: dt.date = data.date_obj.date()
     return result
