@@ -12,7 +12,8 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import errors, menu
+    from handlers import card, errors, menu
 
     errors.register(app)
     menu.register(app)
+    card.register(app)
