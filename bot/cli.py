@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -80,8 +81,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if getattr(args, "func", None) is None:
         args = parser.parse_args(["run", *(argv or sys.argv[1:])])
     settings = load_settings_or_exit()
+    # In the console the chat is the output: only warnings and errors interrupt it.
+    quiet = args.command == "console" and "LOG_LEVEL" not in os.environ
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level="WARNING" if quiet else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in ("httpx", "apscheduler", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
