@@ -9,6 +9,7 @@ as root by running the server as an unprivileged system user.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,11 @@ _servers: dict[Path, Any] = {}
 
 def start_embedded(data_dir: Path, *, stop_at_exit: bool = True) -> str:
     """Start (or reuse) the cluster under `data_dir/postgres`; return an admin DSN for it."""
-    import pgserver  # imported lazily: production with DATABASE_URL never needs it
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR
+        # (containers, CI) platformdirs warns and falls back to /tmp, which is fine here.
+        warnings.simplefilter("ignore")
+        import pgserver  # lazily: production with DATABASE_URL never needs it
 
     pgdata = (data_dir / "postgres").resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
