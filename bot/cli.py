@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -83,12 +82,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings_or_exit()
     # In the console the chat is the output: only warnings and errors interrupt it.
     quiet = args.command == "console" and "LOG_LEVEL" not in os.environ
-    logging.basicConfig(
-        level="WARNING" if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    from bot.logs import setup_logging
+
+    setup_logging(
+        "WARNING" if quiet else settings.log_level, json_lines=settings.log_json, settings=settings
     )
-    for noisy in ("httpx", "apscheduler", "pgserver"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         code = args.func(args, settings)
     except StartupError as exc:
