@@ -1,0 +1,244 @@
+"""/ptl: the student's PTL, most at risk first, one compact line per patient, paginated.
+
+Why it looks like this: students check their PTL on a phone, often in a hurry. The first
+screen answers "who is about to breach?" (the engine's breach-risk order), each patient is
+one short line, and a tap opens the patient card. Paging and filters edit the same message
+rather than filling the chat.
+
+Callback data (<= 64 bytes):
+- `ptl:<page>:<status>:<type>`  show that page (status and type are short filter codes from
+  `bot.ptl_view.STATUS_FILTERS` / `TYPE_FILTERS`; unknown codes mean "all");
+- `ptlf:<s|t>:<page>:<status>:<type>`  show the status or type choices for that view.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.dates import format_date
+from bot.messages import ptl as text
+from bot.ptl_view import (
+    STATUS_FILTERS,
+    TYPE_FILTERS,
+    PtlEntry,
+    at_risk_days,
+    build_entries,
+    filter_entries,
+)
+from handlers.card import MAX_CALLBACK_BYTES, clip, edit_or_send, esc
+from handlers.guards import Student, student_only
+
+PAGE_SIZE = text.PAGE_SIZE
+_PTL_DATA = re.compile(r"^ptl:(\d{1,4}):(\w{1,6}):(\w{1,6})$")
+_FILTER_DATA = re.compile(r"^ptlf:([st]):(\d{1,4}):(\w{1,6}):(\w{1,6})$")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Which page of which filtered PTL the student is looking at."""
+
+    page: int = 0
+    status: str = "all"
+    ptype: str = "all"
+
+    def __post_init__(self) -> None:
+        # Unknown codes (an old button, a hand-typed callback) fall back to "all".
+        if self.status not in STATUS_FILTERS:
+            object.__setattr__(self, "status", "all")
+        if self.ptype not in TYPE_FILTERS:
+            object.__setattr__(self, "ptype", "all")
+
+    def data(self, page: int | None = None) -> str:
+        return f"ptl:{self.page if page is None else page}:{self.status}:{self.ptype}"
+
+    @property
+    def filtered(self) -> bool:
+        return self.status != "all" or self.ptype != "all"
+
+
+def entry_line(n: int, entry: PtlEntry) -> str:
+    """The compact line: status mark, name, weeks waited, breach date (or how it ended)."""
+    state = entry.state
+    name = esc(clip(entry.patient.patient_name or "(no name)", 40))
+    if state is None:
+        return text.LINE.format(n=n, mark=entry.mark, name=name, weeks="–", when=text.WHEN_NO_CLOCK)
+    breach = format_date(state.breach_date)
+    if state.running and state.days_to_breach is not None:
+        if state.days_to_breach > 0:
+            when = text.WHEN_RUNNING.format(date=breach, days=state.days_to_breach)
+        elif state.days_to_breach == 0:
+            when = text.WHEN_BREACH_TODAY.format(date=breach)
+        else:
+            when = text.WHEN_BREACHED.format(date=breach)
+    elif state.status == "transferred" and state.transferred_on is not None:
+        when = text.WHEN_TRANSFERRED.format(date=format_date(state.transferred_on))
+    elif state.status == "nullified" and state.clock_stop is not None:
+        when = text.WHEN_NULLIFIED.format(date=format_date(state.clock_stop))
+    elif state.clock_stop is not None:
+        template = text.WHEN_STOPPED_LATE if state.breached else text.WHEN_STOPPED
+        when = template.format(date=format_date(state.clock_stop))
+    else:  # pragma: no cover - every non-running state has a stop or transfer date
+        when = breach
+    return text.LINE.format(n=n, mark=entry.mark, name=name, weeks=state.weeks_waited, when=when)
+
+
+def _counts(entries: list[PtlEntry]) -> str:
+    tally: dict[str, int] = {}
+    for e in entries:
+        tally[e.status] = tally.get(e.status, 0) + 1
+    line = text.COUNTS.format(
+        breached=tally.get("breached", 0),
+        at_risk=tally.get("at_risk", 0),
+        on_track=tally.get("on_track", 0),
+    )
+    closed = len(entries) - sum(tally.get(s, 0) for s in ("breached", "at_risk", "on_track"))
+    return line + (text.CLOSED_COUNT.format(closed=closed) if closed else "")
+
+
+def render_page(entries: list[PtlEntry], view: View) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The PTL message for `view` over the student's whole (ordered) PTL."""
+    if not entries:
+        return text.EMPTY, None
+    shown = filter_entries(entries, view.status, view.ptype)
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(max(view.page, 0), pages - 1)
+    view = View(page, view.status, view.ptype)
+    total = len(entries)
+    lines = [text.TITLE.format(total=total, s="" if total == 1 else "s"), _counts(entries)]
+    if view.filtered:
+        lines.append(
+            text.FILTERED.format(
+                status=text.STATUS_FILTER_LABELS[view.status],
+                ptype=text.TYPE_FILTER_LABELS[view.ptype],
+                n=len(shown),
+                s="" if len(shown) == 1 else "s",
+            )
+        )
+    lines.append("")
+    people: list[InlineKeyboardButton] = []
+    if not shown:
+        lines.append(text.EMPTY_FILTER)
+    else:
+        chunk = shown[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        for n, entry in enumerate(chunk, start=page * PAGE_SIZE + 1):
+            lines.append(entry_line(n, entry))
+            data = f"card:{entry.patient.patient_id}:{page}:{view.status}:{view.ptype}"
+            if len(data.encode()) > MAX_CALLBACK_BYTES:
+                data = f"card:{entry.patient.patient_id}"
+            if len(data.encode()) <= MAX_CALLBACK_BYTES:
+                label = clip(f"{n}. {entry.mark} {entry.patient.patient_name or '(no name)'}", 40)
+                people.append(InlineKeyboardButton(label, callback_data=data))
+        lines.append("")
+        lines.append(text.PAGE.format(page=page + 1, pages=pages))
+        if page == 0 and not view.filtered:
+            lines.append(text.ORDER_NOTE)
+    # Two patients per row keeps a page of 8 to four rows on a phone.
+    rows = [people[i : i + 2] for i in range(0, len(people), 2)]
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(text.PREV, callback_data=view.data(page - 1)))
+    nav.append(
+        InlineKeyboardButton(
+            text.PAGE_BUTTON.format(page=page + 1, pages=pages), callback_data=view.data()
+        )
+    )
+    if page < pages - 1:
+        nav.append(InlineKeyboardButton(text.NEXT, callback_data=view.data(page + 1)))
+    rows.append(nav)
+    status_label = text.STATUS_FILTER_LABELS[view.status]
+    type_label = text.TYPE_FILTER_LABELS[view.ptype]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text.STATUS_BUTTON.format(label=status_label),
+                callback_data=f"ptlf:s:{page}:{view.status}:{view.ptype}",
+            ),
+            InlineKeyboardButton(
+                text.TYPE_BUTTON.format(label=type_label),
+                callback_data=f"ptlf:t:{page}:{view.status}:{view.ptype}",
+            ),
+        ]
+    )
+    if view.filtered:
+        rows.append([InlineKeyboardButton(text.CLEAR_FILTERS, callback_data=View().data())])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+def filter_keyboard(which: str, view: View) -> InlineKeyboardMarkup:
+    """Choices for the status (`s`) or pathway-type (`t`) filter; the current one ticked."""
+    labels = text.STATUS_FILTER_LABELS if which == "s" else text.TYPE_FILTER_LABELS
+    current = view.status if which == "s" else view.ptype
+    buttons = []
+    for code, label in labels.items():
+        target = View(0, code, view.ptype) if which == "s" else View(0, view.status, code)
+        shown = f"• {label}" if code == current else label
+        buttons.append(InlineKeyboardButton(shown, callback_data=target.data()))
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([InlineKeyboardButton(text.BACK, callback_data=view.data())])
+    return InlineKeyboardMarkup(rows)
+
+
+async def load_entries(context: BotContext, student: Student) -> list[PtlEntry]:
+    """The student's live patients with their clocks as at today, in breach-risk order."""
+    services = context.services
+    patients = await services.patients.list(student.email)
+    return build_entries(patients, services.clock.today(), at_risk_days(services.settings))
+
+
+async def send_ptl(
+    update: Update, context: BotContext, student: Student, view: View, *, edit: bool
+) -> None:
+    body, keyboard = render_page(await load_entries(context, student), view)
+    if edit:
+        await edit_or_send(update, context, body, keyboard)
+    else:
+        await context.bot.send_message(student.chat_id, body, reply_markup=keyboard)
+
+
+@student_only
+async def ptl_command(update: Update, context: BotContext, student: Student) -> None:
+    await send_ptl(update, context, student, View(), edit=False)
+
+
+@student_only
+async def ptl_menu(update: Update, context: BotContext, student: Student) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await send_ptl(update, context, student, View(), edit=False)
+
+
+@student_only
+async def ptl_page(update: Update, context: BotContext, student: Student) -> None:
+    query = update.callback_query
+    assert query is not None
+    match = _PTL_DATA.match(query.data or "")
+    view = View(int(match[1]), match[2], match[3]) if match else View()
+    await query.answer()
+    await send_ptl(update, context, student, view, edit=True)
+
+
+@student_only
+async def ptl_filter(update: Update, context: BotContext, student: Student) -> None:
+    query = update.callback_query
+    assert query is not None
+    match = _FILTER_DATA.match(query.data or "")
+    await query.answer()
+    if match is None:
+        await send_ptl(update, context, student, View(), edit=True)
+        return
+    view = View(int(match[2]), match[3], match[4])
+    prompt = text.CHOOSE_STATUS if match[1] == "s" else text.CHOOSE_TYPE
+    await edit_or_send(update, context, prompt, filter_keyboard(match[1], view))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("ptl", ptl_command))
+    app.add_handler(CallbackQueryHandler(ptl_menu, pattern=r"^menu:ptl$"))
+    app.add_handler(CallbackQueryHandler(ptl_page, pattern=r"^ptl:"))
+    app.add_handler(CallbackQueryHandler(ptl_filter, pattern=r"^ptlf:"))
