@@ -545,7 +545,9 @@ def _order(events: Sequence[Event]) -> Sequence[int]:
         if cur.date < prev.date or (
             cur.date == prev.date and cur.recorded_order < prev.recorded_order
         ):
-            return sorted(range(n), key=lambda j: (events[j].date, events[j].recorded_order, j))
+            # sorted() is stable, so equal keys keep their list order.
+            keys = [(e.date, e.recorded_order) for e in events]
+            return sorted(range(n), key=keys.__getitem__)
         prev = cur
     return range(n)
 
