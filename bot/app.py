@@ -38,21 +38,38 @@ async def _run_startup_hooks(app: Application) -> None:  # type: ignore[type-arg
 
 
 class PtlApplication(Application):  # type: ignore[type-arg]
-    """An Application that writes persistence through after every update.
+    """An Application that writes persistence through after every update, and shares
+    conversation state with other replicas on the same database.
 
     PTB batches persistence writes every `update_interval` seconds; for a student half-way
     through a form, a restart inside that window would lose their answers. Flushing after
-    each update (the persistence skips unchanged data) closes that window.
+    each update (the persistence skips unchanged data) closes that window. With Postgres
+    persistence each update is processed inside `PostgresPersistence.turn()`: this chat's
+    state is re-read and the chat locked across replicas until the update's writes are in.
     """
 
     async def process_update(self, update: object) -> None:
+        persistence = self.persistence
+        if not isinstance(update, Update) or persistence is None:
+            await super().process_update(update)
+            return
+        if not isinstance(persistence, PostgresPersistence):
+            await self._process_and_persist(update)
+            return
+        try:
+            async with persistence.turn(self, update):
+                await self._process_and_persist(update)
+        except Exception as exc:  # the database is unreachable: tell the user, keep running
+            # Raising here would end PTB's update loop for good; report it like a handler error.
+            await self.process_error(update=update, error=exc)
+
+    async def _process_and_persist(self, update: Update) -> None:
         await super().process_update(update)
-        if self.persistence is not None and isinstance(update, Update):
-            self.mark_data_for_update_persistence(
-                chat_ids=update.effective_chat.id if update.effective_chat else None,
-                user_ids=update.effective_user.id if update.effective_user else None,
-            )
-            await self.update_persistence()
+        self.mark_data_for_update_persistence(
+            chat_ids=update.effective_chat.id if update.effective_chat else None,
+            user_ids=update.effective_user.id if update.effective_user else None,
+        )
+        await self.update_persistence()
 
 
 def build_application(

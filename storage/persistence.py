@@ -9,18 +9,37 @@ so the cost is one small upsert only when something really changed.
 
 Values are JSON with tagged dates (`{"$date": "2025-10-12"}`), so handlers may keep `date`,
 `datetime` and tuples in user_data; anything else must be JSON-friendly.
+
+Several replicas on one database (webhook mode behind a load balancer): PTB reads persistence
+once, at start-up, so on its own replica B would never see the step replica A just stored.
+`turn()` therefore wraps the processing of every update: it takes a per-chat advisory lock
+(so two replicas never work on the same chat at once, and a chat's updates are handled one
+after the other whichever replica receives them), re-reads that update's conversation states,
+user_data and chat_data in one query, and holds the lock until the update's writes are
+committed. The lock is transaction-scoped, so it is safe behind Supabase's transaction pooler.
 """
 
 from __future__ import annotations
 
+import contextvars
+import hashlib
+import itertools
 import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram import Update
+from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
+from telegram.ext._handlers.conversationhandler import PendingState
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from storage.db import Database
+
+# Set while an update is processed inside `turn()`: its data was just re-read, so PTB's
+# per-update refresh hooks need not read it again.
+_IN_TURN: contextvars.ContextVar[bool] = contextvars.ContextVar("ptl_in_turn", default=False)
 
 
 def _encode(value: Any) -> Any:
@@ -157,10 +176,24 @@ class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         await self._execute("delete from ptl_bot.chat_data where chat_id = $1", chat_id)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
-        return None
+        """Outside a turn (a job with a user id), re-read this user's data: another replica
+        may have changed it since start-up."""
+        if _IN_TURN.get():
+            return
+        async with self.db.service() as conn:
+            data = await conn.fetchval(
+                "select data from ptl_bot.user_data where user_id = $1", user_id
+            )
+        self._replace("user", user_id, user_data, data)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
-        return None
+        if _IN_TURN.get():
+            return
+        async with self.db.service() as conn:
+            data = await conn.fetchval(
+                "select data from ptl_bot.chat_data where chat_id = $1", chat_id
+            )
+        self._replace("chat", chat_id, chat_data, data)
 
     async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
         return None
@@ -168,11 +201,112 @@ class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def flush(self) -> None:
         return None  # every write already went straight to the database
 
+    # -- several replicas: one chat at a time, state re-read per update -------------------
+    @asynccontextmanager
+    async def turn(self, app: Application, update: Update) -> AsyncIterator[None]:
+        """Process `update` with this chat's shared state fresh and the chat locked.
+
+        Inside the block the Application's in-memory conversation states, user_data and
+        chat_data for this update equal what is committed in the database, and no other
+        replica (or task) is processing an update for the same chat. The caller must write
+        persistence before leaving the block, so the next holder of the lock reads it.
+        Needs a pool of at least two connections: the lock holds one while handlers use
+        another.
+        """
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        user_id = update.effective_user.id if update.effective_user else None
+        keys = list(self._conversation_keys(app, update))
+        lock_on = chat_id if chat_id is not None else user_id
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            if lock_on is not None:
+                await conn.execute("select pg_advisory_xact_lock($1)", chat_lock_key(lock_on))
+            rows = await conn.fetch(
+                "select 'conv' as kind, c.name, c.key, c.state as data"
+                " from ptl_bot.conversations c"
+                " join unnest($1::text[], $2::text[]) as k(name, key)"
+                " on c.name = k.name and c.key = k.key"
+                " union all"
+                " select 'user', null, null, data from ptl_bot.user_data where user_id = $3"
+                " union all"
+                " select 'chat', null, null, data from ptl_bot.chat_data where chat_id = $4",
+                [name for name, _, _ in keys],
+                [key_text for _, key_text, _ in keys],
+                user_id,
+                chat_id,
+            )
+            self._apply_fresh(app, keys, rows, user_id, chat_id)
+            token = _IN_TURN.set(True)
+            try:
+                yield
+            finally:
+                _IN_TURN.reset(token)
+
+    @staticmethod
+    def _conversation_keys(
+        app: Application,
+        update: Update,
+    ) -> Iterator[tuple[str, str, ConversationKey]]:
+        """(name, stored key, key) of every persistent conversation this update could touch."""
+        pending = [h for group in app.handlers.values() for h in group]
+        seen: set[int] = set()
+        while pending:
+            handler = pending.pop()
+            if not isinstance(handler, ConversationHandler) or id(handler) in seen:
+                continue
+            seen.add(id(handler))
+            # Nested conversations live in the parent's states.
+            pending.extend(itertools.chain.from_iterable(handler.states.values()))
+            if not (handler.persistent and handler.name):
+                continue
+            try:
+                key = handler._get_key(update)
+            except RuntimeError:  # the update has no chat/user/query this handler keys on
+                continue
+            yield handler.name, json.dumps(list(key)), key
+
+    def _apply_fresh(
+        self,
+        app: Application,
+        keys: list[tuple[str, str, ConversationKey]],
+        rows: list[Any],
+        user_id: int | None,
+        chat_id: int | None,
+    ) -> None:
+        stored = {(r["name"], r["key"]): r["data"] for r in rows if r["kind"] == "conv"}
+        tables = app._conversation_handler_conversations
+        for name, key_text, key in keys:
+            states = tables.get(name)
+            if states is None or isinstance(states.get(key), PendingState):
+                continue  # not initialised yet, or a non-blocking step still running here
+            marker = (f"conv:{name}", key_text)
+            if (name, key_text) in stored:
+                state = loads(stored[(name, key_text)])
+                states.update_no_track({key: state})
+                self._written[marker] = dumps(state)
+            else:
+                states.data.pop(key, None)  # ended elsewhere; untracked: nothing to write
+                self._written.pop(marker, None)
+        by_kind = {r["kind"]: r["data"] for r in rows if r["kind"] != "conv"}
+        if user_id is not None and self.store_data.user_data:
+            self._replace("user", user_id, app.user_data[user_id], by_kind.get("user"))
+        if chat_id is not None and self.store_data.chat_data:
+            self._replace("chat", chat_id, app.chat_data[chat_id], by_kind.get("chat"))
+
+    def _replace(self, kind: str, ident: int, target: dict[Any, Any], data: Any) -> None:
+        """Make `target` (the Application's own dict, edited in place) equal the stored data."""
+        value = loads(data) if data is not None else {}
+        target.clear()
+        target.update(value)
+        if data is None:
+            self._written.pop((kind, ident), None)
+        else:
+            self._written[(kind, ident)] = dumps(value)
+
     # -- internals ------------------------------------------------------------------------
     def _remember(self, kind: str, ident: Any, data: Any) -> dict[Any, Any]:
         value = loads(data)
         self._written[(kind, ident)] = dumps(value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     async def _upsert(
         self, kind: str, table: str, column: str, ident: int, data: dict[Any, Any]
@@ -200,3 +334,9 @@ class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 def _raw_json(payload: str) -> Any:
     """The pool's jsonb codec encodes Python values itself: hand it the tagged structure."""
     return json.loads(payload)
+
+
+def chat_lock_key(ident: int) -> int:
+    """A stable signed 64-bit advisory-lock key for a chat, distinct from other lock users."""
+    digest = hashlib.blake2b(f"ptl-bot:chat:{ident}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
