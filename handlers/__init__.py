@@ -12,9 +12,10 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import card, errors, menu, ptl
+    from handlers import bin, card, errors, menu, ptl
 
     errors.register(app)
     menu.register(app)
     card.register(app)
     ptl.register(app)
+    bin.register(app)

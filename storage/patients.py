@@ -128,13 +128,18 @@ class PatientRepository:
                 await self._raise_missing_or_stale(conn, patient_id)
         return Patient.from_record(row)
 
-    async def soft_delete(self, email: str, patient_id: str, expected_version: int) -> Patient:
+    async def soft_delete(
+        self, email: str, patient_id: str, expected_version: int, *, at: datetime | None = None
+    ) -> Patient:
+        """Move a patient to the bin. `at` is the deletion time from the bot's clock (so the
+        30-day restore window follows the same clock as everything else); default now()."""
         async with self.db.student(email) as conn:
             row = await conn.fetchrow(
-                "update public.ptl_patients set deleted_at = now()"
+                "update public.ptl_patients set deleted_at = coalesce($3, now())"
                 " where patient_id = $1 and version = $2 and deleted_at is null returning *",
                 patient_id,
                 expected_version,
+                at,
             )
             if row is None:
                 await self._raise_missing_or_stale(conn, patient_id)
@@ -156,6 +161,20 @@ class PatientRepository:
         async with self.db.student(email) as conn:
             result = await conn.execute(
                 "delete from public.ptl_patients where deleted_at < $1", older_than
+            )
+        return int(result.split()[-1])
+
+    async def purge_all_bins(self, older_than: datetime) -> int:
+        """Hard-delete every student's binned rows past the restore window.
+
+        Service path on purpose: the daily clean-up job acts for all students at once and no
+        student is "signed in" for it. Only rows already soft-deleted before `older_than`
+        are touched.
+        """
+        async with self.db.service() as conn:
+            result = await conn.execute(
+                "delete from public.ptl_patients where deleted_at is not null and deleted_at < $1",
+                older_than,
             )
         return int(result.split()[-1])
 
