@@ -7,6 +7,8 @@ the database they are given.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,28 +18,37 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.request import BaseRequest
 
 from bot.context import SERVICES_KEY, BotContext
+from bot.dates import warm_up
 from bot.services import Services
 from storage.persistence import PostgresPersistence
 
+log = logging.getLogger(__name__)
 STARTUP_HOOKS_KEY = "startup_hooks"
-Hook = Callable[[Application], Awaitable[None]]  # type: ignore[type-arg]
+Hook = Callable[[Application], Awaitable[None]]
 
 # Console mode and tests need *a* token to build a Bot; the offline API never checks it.
 OFFLINE_TOKEN = "7000000001:OFFLINE-ptl-bot-console-and-tests-token"
 
 
-def add_startup_hook(app: Application, hook: Hook) -> None:  # type: ignore[type-arg]
+def add_startup_hook(app: Application, hook: Hook) -> None:
     """Run `hook(app)` once the Application is initialised (polling, webhook, console and
     tests alike): the place to rebuild jobs from the database and register command menus."""
     app.bot_data.setdefault(STARTUP_HOOKS_KEY, []).append(hook)
 
 
-async def _run_startup_hooks(app: Application) -> None:  # type: ignore[type-arg]
+async def _run_startup_hooks(app: Application) -> None:
     for hook in app.bot_data.get(STARTUP_HOOKS_KEY, []):
         await hook(app)
 
 
-class PtlApplication(Application):  # type: ignore[type-arg]
+async def _warm_date_parser(app: Application) -> None:
+    """dateparser loads its language data on first use (~300 ms): do it before a student
+    types "3 weeks ago", in a thread so start-up is not blocked."""
+    seconds = await asyncio.to_thread(warm_up)
+    log.info("Date parser warmed up in %.0f ms", seconds * 1000)
+
+
+class PtlApplication(Application):
     """An Application that writes persistence through after every update, and shares
     conversation state with other replicas on the same database.
 
@@ -80,7 +91,7 @@ def build_application(
     rate_limit: bool = True,
     persistence: bool = True,
     register: bool = True,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The bot's Application. Pass `request` (an OfflineBotAPI) to run without Telegram."""
     settings = services.settings
     if token is None:
@@ -104,6 +115,7 @@ def build_application(
         builder = builder.persistence(PostgresPersistence(services.db, update_interval=30))
     app = builder.build()
     app.bot_data[SERVICES_KEY] = services
+    add_startup_hook(app, _warm_date_parser)
     if register:
         from handlers import register_all
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import build_application
-from bot.clock import FixedClock, SystemClock
+from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Settings
 from bot.offline import ChatUser, OfflineBotAPI, SentMessage
 from bot.runtime import open_database
@@ -133,6 +133,7 @@ async def run_console(
     stdout = stdout or sys.stdout
     if settings.verifier is None:
         settings = settings.model_copy(update={"verifier": "console"})
+    clock: Clock
     if today:
         try:
             clock = FixedClock(date.fromisoformat(today), settings.timezone)

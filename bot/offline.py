@@ -366,6 +366,7 @@ class OfflineBotAPI(BaseRequest):
             if hasattr(content, "read"):
                 content = content.read()
         file_id = f"offline-{kind}-{next(self._file_ids)}"
+        extra: dict[str, Any]
         if kind == "document":
             extra = {"document": {"file_id": file_id, "file_unique_id": file_id,
                                   "file_name": file_name}}  # fmt: skip
@@ -523,7 +524,7 @@ class ChatUser:
 
     def __init__(
         self,
-        app: Application,  # type: ignore[type-arg]
+        app: Application[Any, Any, Any, Any, Any, Any],
         api: OfflineBotAPI,
         user_id: int,
         first_name: str = "Sam",

@@ -8,7 +8,7 @@ silence or an error. The resolved identity is handed to the callback.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -58,7 +58,10 @@ async def _refuse(update: Update, message: str) -> None:
 Handler = Callable[[Update, BotContext, Student], Awaitable[Any]]
 
 
-def student_only(callback: Handler) -> Callable[[Update, BotContext], Awaitable[Any]]:
+Wrapped = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+
+
+def student_only(callback: Handler) -> Wrapped:
     """Run `callback(update, context, student)` for linked users; guide everyone else."""
 
     @functools.wraps(callback)
@@ -72,7 +75,7 @@ def student_only(callback: Handler) -> Callable[[Update, BotContext], Awaitable[
     return wrapper
 
 
-def tutor_only(callback: Handler) -> Callable[[Update, BotContext], Awaitable[Any]]:
+def tutor_only(callback: Handler) -> Wrapped:
     """Like student_only, but the linked email must be listed as tutor or admin staff."""
 
     @functools.wraps(callback)

@@ -8,6 +8,7 @@ must still be safe, and tests prove the policies hold.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from datetime import date, datetime
 from typing import Any
@@ -85,7 +86,7 @@ class PatientRepository:
             raise PatientNotFoundError(patient_id)
         return Patient.from_record(row)
 
-    async def find(self, email: str, text: str, *, limit: int = 20) -> list[Patient]:
+    async def find(self, email: str, text: str, *, limit: int = 20) -> builtins.list[Patient]:
         """By name fragment, patient id or NHS number (digits only), live rows only."""
         digits = "".join(ch for ch in text if ch.isdigit())
         async with self.db.student(email) as conn:
