@@ -12,10 +12,11 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import bin, card, errors, menu, ptl
+    from handlers import bin, card, errors, find, menu, ptl
 
     errors.register(app)
     menu.register(app)
     card.register(app)
     ptl.register(app)
     bin.register(app)
+    find.register(app)
