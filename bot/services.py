@@ -12,8 +12,11 @@ from typing import Any
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.verification import Verifier, make_verifier
+from storage.cohorts import CohortRepository
 from storage.db import Database
 from storage.links import LinkRepository, StaffRepository
+from storage.otp import OtpRepository
 from storage.patients import PatientRepository
 
 
@@ -25,16 +28,25 @@ class Services:
     patients: PatientRepository
     links: LinkRepository
     staff: StaffRepository
+    cohorts: CohortRepository
+    otp: OtpRepository
+    # Email verification (bot/verification): chosen by settings.verifier in build_services.
+    verifier: Verifier | None = None
     # Feature services registered by later modules (verifier, reminders, broadcasts...).
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def build_services(settings: Settings, db: Database, clock: Clock | None = None) -> Services:
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         clock=clock or SystemClock(settings.timezone),
         patients=PatientRepository(db),
         links=LinkRepository(db),
         staff=StaffRepository(db),
+        cohorts=CohortRepository(db),
+        otp=OtpRepository(db),
     )
+    # Raises VerifierConfigError (a StartupError) when the verification settings are unusable.
+    services.verifier = make_verifier(settings, services)
+    return services
