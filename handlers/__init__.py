@@ -12,7 +12,7 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import bin, card, errors, find, menu, ptl
+    from handlers import bin, card, errors, export, find, menu, ptl
 
     errors.register(app)
     menu.register(app)
@@ -20,3 +20,4 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     ptl.register(app)
     bin.register(app)
     find.register(app)
+    export.register(app)

@@ -1,0 +1,50 @@
+"""/export: the student's PTL as a CSV document (built by `bot.export`, no Telegram there)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.dates import format_date
+from bot.export import build_csv, export_filename
+from bot.messages import export as text
+from handlers.guards import Student, student_only
+from handlers.ptl import load_entries
+
+
+async def send_export(update: Update, context: BotContext, student: Student) -> None:
+    entries = await load_entries(context, student)
+    if not entries:
+        await context.bot.send_message(student.chat_id, text.EMPTY)
+        return
+    today = context.services.clock.today()
+    await context.bot.send_chat_action(student.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    await context.bot.send_document(
+        student.chat_id,
+        document=build_csv(entries),
+        filename=export_filename(today),
+        caption=text.CAPTION.format(
+            date=format_date(today), n=len(entries), s="" if len(entries) == 1 else "s"
+        ),
+    )
+
+
+@student_only
+async def export_command(update: Update, context: BotContext, student: Student) -> None:
+    await send_export(update, context, student)
+
+
+@student_only
+async def export_menu(update: Update, context: BotContext, student: Student) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await send_export(update, context, student)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("export", export_command))
+    app.add_handler(CallbackQueryHandler(export_menu, pattern=r"^menu:export$"))
