@@ -1,0 +1,142 @@
+"""What a tutor may see of their cohorts, read through the database's own boundary.
+
+Why every read runs as the tutor: the functions in schema `ptl_tutor` (sql/040) are the only
+door from a tutor to student data. They run inside `Database.student(tutor_email)` (role
+`authenticated`, the tutor's email in the JWT claims) and check, in SQL, that the caller is
+staff and the cohort's own tutor; they return summaries only (PTL size, breaches, last
+activity), never a patient. A bug in a handler therefore cannot show a tutor another tutor's
+class or a student's patients: the database refuses (`NotYourCohortError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import asyncpg
+
+from storage.db import Database, normalise_email
+from storage.exercises import NotYourCohortError
+
+
+class NotStaffError(NotYourCohortError):
+    """The caller is not listed as staff."""
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    cohort_id: int
+    name: str
+    invite_code: str
+    created_at: datetime
+    archived_at: datetime | None
+    members: int
+
+
+@dataclass(frozen=True)
+class Member:
+    email: str
+    joined_at: datetime
+    linked: bool
+    blocked: bool
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StudentSummary:
+    email: str
+    linked: bool
+    ptl_size: int
+    breached: int
+    last_ptl_change: datetime | None
+    last_seen_at: datetime | None
+
+    @property
+    def last_activity(self) -> datetime | None:
+        stamps = [s for s in (self.last_ptl_change, self.last_seen_at) if s is not None]
+        return max(stamps) if stamps else None
+
+
+@dataclass(frozen=True)
+class ExerciseSummary:
+    exercise_id: int
+    cohort_id: int
+    cohort_name: str
+    title: str
+    due_date: date | None
+    created_at: datetime
+    recipients: int
+    delivered: int
+    done: int
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    email: str
+    status: str
+    sent_at: datetime | None
+    opened_at: datetime | None
+    started_at: datetime | None
+    done_at: datetime | None
+    imported: int | None
+    quiz_answered: int
+    quiz_correct: int
+    quiz_total: int
+
+
+def _refusal(exc: asyncpg.InsufficientPrivilegeError) -> NotYourCohortError:
+    if "only tutors" in str(exc):
+        return NotStaffError(str(exc))
+    return NotYourCohortError(str(exc))
+
+
+class TutorRepository:
+    """Tutor reads (and the one tutor write, removing a member) through `ptl_tutor`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _fetch(self, tutor_email: str, query: str, *args: object) -> list[asyncpg.Record]:
+        try:
+            async with self.db.student(normalise_email(tutor_email)) as conn:
+                return list(await conn.fetch(query, *args))
+        except asyncpg.InsufficientPrivilegeError as exc:
+            raise _refusal(exc) from None
+
+    async def cohorts(self, tutor_email: str) -> list[CohortSummary]:
+        rows = await self._fetch(tutor_email, "select * from ptl_tutor.my_cohorts()")
+        return [CohortSummary(**dict(r)) for r in rows]
+
+    async def cohort(self, tutor_email: str, cohort_id: int) -> CohortSummary:
+        for c in await self.cohorts(tutor_email):
+            if c.cohort_id == cohort_id:
+                return c
+        raise NotYourCohortError(cohort_id)
+
+    async def members(self, tutor_email: str, cohort_id: int) -> list[Member]:
+        rows = await self._fetch(
+            tutor_email, "select * from ptl_tutor.cohort_members($1)", cohort_id
+        )
+        return [Member(**dict(r)) for r in rows]
+
+    async def students(self, tutor_email: str, cohort_id: int, today: date) -> list[StudentSummary]:
+        rows = await self._fetch(
+            tutor_email, "select * from ptl_tutor.cohort_students($1, $2)", cohort_id, today
+        )
+        return [StudentSummary(**dict(r)) for r in rows]
+
+    async def exercises(self, tutor_email: str, limit: int = 20) -> list[ExerciseSummary]:
+        rows = await self._fetch(tutor_email, "select * from ptl_tutor.my_exercises($1)", limit)
+        return [ExerciseSummary(**dict(r)) for r in rows]
+
+    async def progress(self, tutor_email: str, exercise_id: int) -> list[ProgressRow]:
+        rows = await self._fetch(
+            tutor_email, "select * from ptl_tutor.exercise_progress($1)", exercise_id
+        )
+        return [ProgressRow(**dict(r)) for r in rows]
+
+    async def remove_member(self, tutor_email: str, cohort_id: int, email: str) -> bool:
+        rows = await self._fetch(
+            tutor_email, "select ptl_tutor.remove_member($1, $2) as removed", cohort_id, email
+        )
+        return bool(rows and rows[0]["removed"])
