@@ -38,11 +38,24 @@ class Settings(BaseSettings):
         default="https://api.telegram.org/bot",
         description="Bot API base URL; point it at a self-hosted Bot API server if you run one.",
     )
-    webhook_url: str | None = Field(default=None, description="Public HTTPS URL: webhook mode.")
-    webhook_secret: SecretStr | None = Field(
-        default=None, description="Secret token Telegram sends with every webhook request."
+    webhook_url: str | None = Field(
+        default=None,
+        description="Public HTTPS URL of this service: set it for webhook mode. A bare host "
+        "(https://bot.example.org) receives updates at /telegram; a URL with a path uses it.",
     )
-    port: int = Field(default=8080, ge=1, le=65535, description="Port for webhook mode.")
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret token Telegram sends with every webhook request (1-256 of "
+        "A-Z a-z 0-9 _ -). Required in webhook mode; the same on every replica.",
+    )
+    webhook_listen: str = Field(
+        default="0.0.0.0",  # a web dyno must listen on all interfaces
+        description="Address the webhook server binds to.",
+    )
+    webhook_max_connections: int = Field(
+        default=40, ge=1, le=100, description="Telegram's concurrent webhook connections."
+    )
+    port: int = Field(default=8080, ge=0, le=65535, description="Port for webhook mode.")
 
     # --- Database -------------------------------------------------------------------------
     database_url: SecretStr | None = Field(
@@ -70,6 +83,12 @@ class Settings(BaseSettings):
     )
     at_risk_days_rtt: int = Field(default=28, ge=0, le=126)
     at_risk_days_cancer: int = Field(default=7, ge=0, le=62)
+    form_idle_minutes: int = Field(
+        default=60,
+        ge=5,
+        le=1440,
+        description="An /add or /update form left alone this long is closed (nothing saved).",
+    )
 
     # --- Identity (email verification) ------------------------------------------------------
     verifier: Literal["supabase", "smtp", "console"] | None = Field(
@@ -120,6 +139,31 @@ class Settings(BaseSettings):
         if not value.get_secret_value().startswith(("postgres://", "postgresql://")):
             raise ValueError(
                 "expected a URL starting postgresql:// (Supabase: Settings > Database)"
+            )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not value.startswith("https://") or len(value) <= len("https://"):
+            raise ValueError("Telegram only calls HTTPS webhooks: expected https://your-host/...")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if not (1 <= len(secret) <= 256) or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in secret
+        ):
+            raise ValueError(
+                "Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -; make one with: "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
         return value
 
