@@ -1,0 +1,26 @@
+"""Wording of /add: adding a patient step by step."""
+
+from __future__ import annotations
+
+SUMMARY_TITLE = "<b>Last step</b> · Check and save"
+SUMMARY_CLOCK = "<b>Clock</b>"
+SUMMARY_HINT = "Tap Save, or Edit a field to change anything."
+SUMMARY_LINE = "{label}: {value}"
+SUMMARY_LABELS = {
+    "name": "Name",
+    "nhs": "NHS number",
+    "spec": "Specialty",
+    "path": "Pathway",
+    "ref": "Referral",
+    "start": "Clock start",
+    "prio": "Priority",
+    "cons": "Consultant",
+    "notes": "Notes",
+}
+SAVE = "✅ Save"
+EDIT = "✏️ Edit a field"
+EDIT_TITLE = "<b>Edit a field</b>\nWhich detail would you like to change?"
+BACK_TO_SUMMARY = "« Back to summary"
+START_MOVED = "The clock start ({start}) is now before the referral date, so it needs a new date."
+SAVED = "✅ Saved <b>{name}</b> to your PTL (ID <code>{patient_id}</code>)."
+SAVE_INCOMPLETE = "Some details are missing, so I've gone back to them."

@@ -1,0 +1,229 @@
+"""/add: a student adds a (fictional) patient to their PTL, one question at a time.
+
+Nine steps (name, NHS number, specialty, pathway, referral date, clock start, priority,
+consultant, notes), then a summary with the clock the rules engine computes, and Save /
+Edit a field / Cancel. Nothing touches the database until Save, which writes one row through
+the student-scoped repository (row-level security) with the stored clock fields, and then
+shows the patient card. The fields themselves (what each accepts, how it explains a refusal)
+live in bot/forms.py and are shared with /update.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.forms import FIELD_ORDER, FIELDS, FieldContext, Parsed, clock_line, esc
+from bot.messages import add as text
+from bot.messages import common
+from bot.messages import forms as form_text
+from bot.ptl_view import at_risk_days
+from bot.records import evaluate_row, stored_clock_fields
+from handlers.card import send_card
+from handlers.forms import END, Draft, Form, Keyboard
+from handlers.guards import Student, current_student, student_only
+from storage.models import PatientIn
+
+SUMMARY = "sum"
+EDIT = "edit"
+REQUIRED = tuple(k for k in FIELD_ORDER if not FIELDS[k].optional)
+
+
+class AddForm(Form):
+    name = "add"
+    prefix = "add"
+    command = "/add"
+    own_commands = frozenset({"add"})
+    own_callbacks = ("menu:add",)
+    states = (*FIELD_ORDER, SUMMARY, EDIT)
+
+    def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
+        start = self.entry(student_only(self._start))
+        return [
+            CommandHandler("add", start),
+            CallbackQueryHandler(start, pattern=r"^menu:add$"),
+        ]
+
+    # -- entry --------------------------------------------------------------------------------
+    async def _start(self, update: Update, context: BotContext, student: Student) -> object:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        draft = self.resumable(context)
+        if draft is not None and draft.get("values"):
+            return await self.offer_resume(draft, update, context)
+        return await self.fresh(update, context)
+
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        assert update.effective_chat is not None
+        old = self.draft(context) or {}
+        draft = self.new_draft(
+            context, update.effective_chat.id, FIELD_ORDER[0], values={}, prompt=old.get("prompt")
+        )
+        return await self.show(FIELD_ORDER[0], draft, update, context)
+
+    # -- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def values(draft: Draft) -> dict[str, Any]:
+        values: dict[str, Any] = draft.setdefault("values", {})
+        return values
+
+    @staticmethod
+    def editing(draft: Draft) -> bool:
+        """Came here from the summary (Edit a field): a valid answer returns to it."""
+        return SUMMARY in (draft.get("trail") or [])[:-1]
+
+    def field_context(self, step: str, draft: Draft, context: BotContext) -> FieldContext:
+        values = dict(self.values(draft))
+        if step == "ref" and not self.editing(draft):
+            # On the way through, the clock start is asked next anyway: don't refuse a
+            # referral date because of an earlier answer the student is about to revisit.
+            values.pop("clock_start_date", None)
+        return FieldContext(
+            today=context.services.clock.today(),
+            values=values,
+            allow_any_nhs=context.services.settings.allow_any_valid_nhs_number,
+        )
+
+    def where(self, draft: Draft) -> str:
+        step = self.current(draft)
+        if step in FIELDS:
+            n = FIELD_ORDER.index(step) + 1
+            return f"Step {n} of {len(FIELD_ORDER)} · {FIELDS[step].title}"
+        return "the summary"
+
+    def state(self, draft: Draft, context: BotContext) -> Any:
+        values = self.values(draft)
+        return evaluate_row(
+            values.get("pathway_type"),
+            values.get("clock_start_date"),
+            [],
+            context.services.clock.today(),
+            at_risk_days=at_risk_days(context.services.settings),
+        )
+
+    # -- rendering ---------------------------------------------------------------------------
+    async def render(
+        self, step: str, draft: Draft, update: Update, context: BotContext
+    ) -> tuple[str, Keyboard]:
+        if step == SUMMARY:
+            return self.render_summary(draft, context)
+        if step == EDIT:
+            return self.render_edit()
+        field = FIELDS[step]
+        ctx = self.field_context(step, draft, context)
+        if self.editing(draft):
+            header = f"✏️ <b>{field.title}</b>"
+        else:
+            n = FIELD_ORDER.index(step) + 1
+            header = form_text.STEP_HEADER.format(n=n, m=len(FIELD_ORDER), title=field.title)
+        lines = [header, field.prompt(ctx)]
+        current = self.values(draft).get(field.column)
+        if current not in (None, ""):
+            lines.append(form_text.CURRENTLY.format(value=field.show(current)))
+        first = step == FIELD_ORDER[0] and not self.editing(draft)
+        keyboard = self.keyboard(field.choices(ctx), back=not first, skip=field.optional)
+        return "\n".join(lines), keyboard
+
+    def render_summary(self, draft: Draft, context: BotContext) -> tuple[str, Keyboard]:
+        values = self.values(draft)
+        lines = [text.SUMMARY_TITLE]
+        for key in FIELD_ORDER:
+            field = FIELDS[key]
+            shown = field.show(values.get(field.column))
+            if key == "name":
+                shown = f"<b>{shown}</b>"
+            lines.append(text.SUMMARY_LINE.format(label=text.SUMMARY_LABELS[key], value=shown))
+        lines += ["", text.SUMMARY_CLOCK, clock_line(self.state(draft, context)), ""]
+        lines.append(text.SUMMARY_HINT)
+        keyboard = self.keyboard(extra=[[(text.SAVE, "save"), (text.EDIT, "edit")]])
+        return "\n".join(lines), keyboard
+
+    def render_edit(self) -> tuple[str, Keyboard]:
+        pairs = [(text.SUMMARY_LABELS[k], f"f:{k}") for k in FIELD_ORDER]
+        rows = [pairs[i : i + 3] for i in range(0, len(pairs), 3)]
+        rows.append([(text.BACK_TO_SUMMARY, "back")])
+        return text.EDIT_TITLE, self.keyboard(extra=rows, back=False)
+
+    # -- input ----------------------------------------------------------------------------------
+    async def on_text(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if step not in FIELDS:
+            return await self.show(step, draft, update, context, error=form_text.USE_BUTTONS)
+        parsed = FIELDS[step].from_text(raw, self.field_context(step, draft, context))
+        return await self.accept(step, parsed, draft, update, context)
+
+    async def on_button(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if step in FIELDS:
+            field = FIELDS[step]
+            if action == "skip" and field.optional:
+                return await self.accept(step, Parsed(None), draft, update, context)
+            if action.startswith("c:"):
+                ctx = self.field_context(step, draft, context)
+                parsed = field.from_choice(action[2:], ctx)
+                return await self.accept(step, parsed, draft, update, context)
+        elif step == SUMMARY:
+            if action == "save":
+                return await self.save(draft, update, context)
+            if action == "edit":
+                return await self.go(EDIT, draft, update, context)
+        elif step == EDIT and action.startswith("f:") and action[2:] in FIELDS:
+            return await self.go(action[2:], draft, update, context)
+        return await self.show(step, draft, update, context)
+
+    async def accept(
+        self, step: str, parsed: Parsed, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if not parsed.ok:
+            return await self.show(step, draft, update, context, error=parsed.error or "")
+        values = self.values(draft)
+        values[FIELDS[step].column] = parsed.value
+        if step == "ref":
+            start = values.get("clock_start_date")
+            moved = isinstance(start, dt.date) and isinstance(parsed.value, dt.date)
+            if moved and start < parsed.value:
+                values.pop("clock_start_date", None)
+                note = text.START_MOVED.format(start=FIELDS["start"].show(start))
+                return await self.go("start", draft, update, context, error=note)
+        if self.editing(draft):
+            return await self.back_to(SUMMARY, draft, update, context)
+        index = FIELD_ORDER.index(step)
+        following = FIELD_ORDER[index + 1] if index + 1 < len(FIELD_ORDER) else SUMMARY
+        return await self.go(following, draft, update, context)
+
+    # -- saving -----------------------------------------------------------------------------
+    async def save(self, draft: Draft, update: Update, context: BotContext) -> object:
+        student = await current_student(update, context)
+        if student is None:
+            return await self.finish(common.NOT_LINKED, draft, update, context)
+        values = self.values(draft)
+        missing = [k for k in REQUIRED if values.get(FIELDS[k].column) in (None, "")]
+        if missing:
+            trail = draft.setdefault("trail", [])
+            trail[:] = list(FIELD_ORDER[: FIELD_ORDER.index(missing[0]) + 1])
+            return await self.show(missing[0], draft, update, context, error=text.SAVE_INCOMPLETE)
+        services = context.services
+        today = services.clock.today()
+        patient_in = PatientIn(
+            **{FIELDS[k].column: values.get(FIELDS[k].column) for k in FIELD_ORDER},
+            events=[],
+            **stored_clock_fields(values["pathway_type"], values["clock_start_date"], [], today),
+        )
+        patient = await services.patients.add(student.email, patient_in)
+        saved = text.SAVED.format(
+            name=esc(patient.patient_name or ""), patient_id=esc(patient.patient_id)
+        )
+        await self.finish(saved, draft, update, context)
+        await send_card(update, context, student, patient)
+        return END
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # One form object per Application: it holds that Application's ConversationHandler.
+    AddForm().register(app)
