@@ -12,12 +12,14 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import bin, card, errors, export, find, menu, ptl
+    from handlers import bin, card, errors, export, find, menu, ptl, start, stats
 
     errors.register(app)
+    start.register(app)
     menu.register(app)
     card.register(app)
     ptl.register(app)
     bin.register(app)
     find.register(app)
     export.register(app)
+    stats.register(app)

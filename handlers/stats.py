@@ -1,0 +1,137 @@
+"""/stats: the PTL in figures, plus a chart of waiting times in weekly bands.
+
+Figures come from `bot.stats.summarise` over the engine's clocks; the chart is drawn by
+`bot.charts` in a worker thread (it takes tens of milliseconds of CPU), so other students'
+updates are not held up while it renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import charts
+from bot.context import BotContext
+from bot.dates import format_date
+from bot.messages import stats as text
+from bot.stats import RTT_STANDARD_PERCENT, Summary, summarise
+from handlers.card import clip, esc
+from handlers.guards import Student, student_only
+from handlers.ptl import load_entries
+
+log = logging.getLogger(__name__)
+MAX_SPECIALTIES = 12
+
+
+def _weeks_days(days: float) -> str:
+    whole = int(days)
+    shown_days = f"{days:g}" if days != whole else str(whole)
+    return text.WEEKS_DAYS.format(weeks=whole // 7, days=shown_days)
+
+
+def render_summary(summary: Summary, today_text: str) -> str:
+    s = summary
+    lines = [text.TITLE.format(date=today_text), ""]
+    lines.append(
+        text.PATIENTS.format(
+            total=s.total,
+            waiting=s.waiting,
+            closed=s.closed,
+            no_clock=text.NO_CLOCK.format(n=s.no_clock) if s.no_clock else "",
+        )
+    )
+    lines.append(text.STATUS.format(breached=s.breached, at_risk=s.at_risk, on_track=s.on_track))
+    if s.long_wait_total:
+        parts = ", ".join(
+            f"{n} at {weeks}+ weeks" for weeks, n in sorted(s.long_waits.items(), reverse=True)
+        )
+        lines.append(
+            text.LONG_WAITS.format(
+                n=s.long_wait_total, detail=text.LONG_WAIT_DETAIL.format(parts=parts)
+            )
+        )
+    else:
+        lines.append(text.NO_LONG_WAITS)
+    if s.median_days is not None and s.longest_days is not None:
+        lines.append(
+            text.WAITS.format(
+                median=_weeks_days(s.median_days), longest=_weeks_days(s.longest_days)
+            )
+        )
+    else:
+        lines.append(text.NOBODY_WAITING)
+    percent = s.rtt_percent_within_18
+    if percent is not None:
+        lines.append(
+            text.RTT_18.format(
+                within=s.rtt_within_18,
+                total=s.rtt_waiting,
+                percent=percent,
+                standard=RTT_STANDARD_PERCENT,
+            )
+        )
+    lines.extend(["", text.SPECIALTY_TITLE])
+    for line in s.by_specialty[:MAX_SPECIALTIES]:
+        lines.append(
+            text.SPECIALTY_LINE.format(
+                name=esc(clip(line.name, 40)),
+                waiting=line.waiting,
+                breached=line.breached,
+                longest=text.WEEKS_SHORT.format(weeks=line.longest_days // 7)
+                if line.waiting
+                else "–",
+            )
+        )
+    if len(s.by_specialty) > MAX_SPECIALTIES:
+        lines.append(text.SPECIALTY_MORE.format(n=len(s.by_specialty) - MAX_SPECIALTIES))
+    return "\n".join(lines)
+
+
+async def send_stats(update: Update, context: BotContext, student: Student) -> None:
+    entries = await load_entries(context, student)
+    if not entries:
+        await context.bot.send_message(student.chat_id, text.EMPTY)
+        return
+    summary = summarise(entries)
+    today = context.services.clock.today()
+    await context.bot.send_message(student.chat_id, render_summary(summary, format_date(today)))
+    if not summary.waits:
+        return
+    await context.bot.send_chat_action(student.chat_id, ChatAction.UPLOAD_PHOTO)
+    png = await asyncio.to_thread(charts.wait_distribution_png, summary.waits)
+    await context.bot.send_photo(
+        student.chat_id, photo=png, filename=f"ptl-waits-{today.isoformat()}.png",
+        caption=text.CHART_CAPTION,
+    )  # fmt: skip
+
+
+@student_only
+async def stats_command(update: Update, context: BotContext, student: Student) -> None:
+    await send_stats(update, context, student)
+
+
+@student_only
+async def stats_menu(update: Update, context: BotContext, student: Student) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await send_stats(update, context, student)
+
+
+async def _warm_charts(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Import matplotlib in the background (about a second) so the first /stats is quick.
+    Not awaited: start-up doesn't wait for it."""
+    loop = asyncio.get_running_loop()
+    loop.run_in_executor(None, charts.warm_up)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    from bot.app import add_startup_hook
+
+    app.add_handler(CommandHandler("stats", stats_command))
+    app.add_handler(CallbackQueryHandler(stats_menu, pattern=r"^menu:stats$"))
+    add_startup_hook(app, _warm_charts)
