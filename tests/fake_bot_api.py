@@ -48,6 +48,10 @@ class FakeBotAPIServer:
         self.lock = threading.Condition()
         self.received: list[Received] = []
         self.webhook: dict[str, Any] = {}
+        # Seconds to wait before answering a method, e.g. {"sendMessage": 1.5}: a slow Telegram.
+        self.delays: dict[str, float] = {}
+        # (method, time) of every request as it arrives, before any delay.
+        self.requests: list[tuple[str, float]] = []
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._closed = False
@@ -117,6 +121,17 @@ class FakeBotAPIServer:
                 if left <= 0 or self._closed:
                     texts = [r.message.text for r in self.received if r.message.chat_id == chat_id]
                     raise AssertionError(f"no matching message to {chat_id}; got {texts}")
+                self.lock.wait(left)
+
+    def wait_for_request(self, method: str, *, timeout: float = 10.0, after: int = 0) -> None:
+        """Block until the bot has *started* a request to `method` (it may still be waiting
+        for the answer, see `delays`)."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while not any(m == method for m, _ in self.requests[after:]):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the bot never started a {method} request")
                 self.lock.wait(left)
 
     def wait_for_call(self, method: str, *, timeout: float = 10.0) -> dict[str, Any]:
@@ -251,6 +266,12 @@ def _handler_for(server: FakeBotAPIServer) -> type[BaseHTTPRequestHandler]:
                 params = json.loads(body or b"{}")
             else:
                 params = _decode_params(parse_qsl(body.decode(), keep_blank_values=True))
+            with server.lock:
+                server.requests.append((method, time.monotonic()))
+                server.lock.notify_all()
+            delay = server.delays.get(method, 0.0)
+            if delay:
+                time.sleep(delay)
             ok, result = server._call(method, params, files)
             if ok:
                 self._send(200, json.dumps({"ok": True, "result": result}).encode())
