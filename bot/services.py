@@ -8,7 +8,7 @@ its own database and a fixed clock, and two Applications can run side by side in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -18,6 +18,9 @@ from storage.db import Database
 from storage.links import LinkRepository, StaffRepository
 from storage.otp import OtpRepository
 from storage.patients import PatientRepository
+
+if TYPE_CHECKING:
+    from bot.reminders import ReminderService
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Services:
     otp: OtpRepository
     # Email verification (bot/verification): chosen by settings.verifier in build_services.
     verifier: Verifier | None = None
+    # Breach reminders (bot/reminders.py): created on first use by `reminder_service()`.
+    reminders: ReminderService | None = None
     # Feature services registered by later modules (verifier, reminders, broadcasts...).
     extra: dict[str, Any] = field(default_factory=dict)
 

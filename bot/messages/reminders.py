@@ -1,0 +1,322 @@
+"""Wording for breach reminders and /settings: what is at risk, by when, and what to do.
+
+Why the "next step" lines: a student learning to coordinate a PTL needs more than a list of
+red rows; each section says what a waiting-list coordinator would actually do next for that
+kind of pathway, so the daily digest teaches the job as well as reminding.
+Everything a student typed (patient names) is escaped here, in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+
+from bot.dates import format_date
+from bot.reminders import Digest, DigestItem, NextSend, Preferences
+
+WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+PATHWAY_SHORT = {
+    "rtt": "18-week RTT",
+    "cancer_fds": "Cancer 28-day FDS",
+    "cancer_62": "Cancer 62-day",
+    "cancer_31": "Cancer 31-day",
+    "diagnostic": "6-week diagnostic",
+}
+
+# What a coordinator does next, by section and pathway type. {by} is the last compliant day.
+NEXT_STEP: dict[str, dict[str, str]] = {
+    "due_soon": {
+        "rtt": "book treatment (a TCI date) on or before {by}; if there is no capacity, "
+        "escalate to the service manager now, not after the breach.",
+        "cancer_fds": "make sure the patient is told the outcome (cancer diagnosed or ruled "
+        "out) by {by}: chase the results and book the outcome conversation.",
+        "cancer_62": "confirm a first definitive treatment date on or before {by} and raise "
+        "the patient at the cancer PTL meeting if there is none.",
+        "cancer_31": "confirm the treatment start on or before {by}; escalate to the cancer "
+        "services manager if it cannot be met.",
+        "diagnostic": "book the test on or before {by}; if no slot is free, escalate to the "
+        "diagnostics manager.",
+    },
+    "breached": {
+        "rtt": "book the earliest possible treatment date, escalate to the service manager "
+        "and record the breach reason. The clock keeps running until treatment.",
+        "cancer_fds": "chase the results, tell the patient the outcome as soon as possible "
+        "and record the breach reason for the cancer waiting times return.",
+        "cancer_62": "escalate at the cancer PTL meeting, agree the fastest route to "
+        "treatment and record the breach reason.",
+        "cancer_31": "escalate to the cancer services manager, treat as soon as possible and "
+        "record the breach reason.",
+        "diagnostic": "book the earliest test slot and escalate: every week past six counts "
+        "against the DM01 standard.",
+    },
+    "long_wait": {
+        "rtt": "a 52+ week wait is reported to the trust board: ask for a clinical harm "
+        "review, escalate to the RTT lead and book treatment as the top priority.",
+    },
+}
+
+SECTION_TITLE = {
+    "long_wait": "🚨 <b>52+ week waits</b>",
+    "breached": "🔴 <b>Breached</b>",
+    "due_soon": "🟠 <b>Breaching in the next {window} days</b>",
+}
+
+MAX_LISTED = 15  # patients listed (and given a button) in one digest; the rest are counted
+MAX_TEXT = 4000  # Telegram's limit is 4096; keep a margin
+NAME_MAX = 60
+BUTTON_NAME_MAX = 22
+
+
+def long_date(day: dt.date) -> str:
+    """`Mon 3 Mar 2025`: the weekday matters when planning the week."""
+    return f"{WEEKDAY_ABBR[day.weekday()]} {format_date(day)}"
+
+
+def _name(item: DigestItem) -> str:
+    name = item.name if len(item.name) <= NAME_MAX else item.name[: NAME_MAX - 1] + "…"
+    return html.escape(name, quote=False)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def _item_line(number: int, item: DigestItem, today: dt.date) -> str:
+    s = item.state
+    label = PATHWAY_SHORT.get(item.pathway_type, item.pathway_type)
+    head = f"{number}. <b>{_name(item)}</b> · {label}"
+    to_breach = s.days_to_breach or 0
+    if item.section == "long_wait":
+        breached_on = format_date(s.breach_date)
+        return f"{head} · <b>{s.weeks_waited} weeks</b> waiting (breached {breached_on})"
+    if item.section == "breached":
+        if to_breach == 0:
+            when = f"<b>breached today</b> ({format_date(s.breach_date)})"
+        else:
+            when = f"breached {format_date(s.breach_date)} (<b>{_days(-to_breach)} ago</b>)"
+        return f"{head} · {when}"
+    last_day = s.breach_date - dt.timedelta(days=1)
+    act_by = "today" if last_day == today else long_date(last_day)
+    if to_breach == 1:
+        return f"{head} · breaches <b>tomorrow</b>: act by <b>today</b>"
+    return (
+        f"{head} · breaches {long_date(s.breach_date)} (in {_days(to_breach)}):"
+        f" act by <b>{act_by}</b>"
+    )
+
+
+def _next_steps(section: str, items: Sequence[DigestItem]) -> list[str]:
+    """One "next step" line per pathway type present in the section."""
+    steps = NEXT_STEP[section]
+    lines = []
+    seen: list[str] = []
+    for item in items:
+        if item.pathway_type not in seen:
+            seen.append(item.pathway_type)
+    for ptype in seen:
+        template = steps.get(ptype) or steps.get("rtt", "")
+        text = template.format(by="the act-by date")
+        prefix = f"{PATHWAY_SHORT.get(ptype, ptype)}: " if len(seen) > 1 else ""
+        lines.append(f"<i>→ Next: {prefix}{text}</i>")
+    return lines
+
+
+def _summary(digest: Digest) -> str:
+    parts = []
+    if digest.long_waits:
+        parts.append(f"<b>{len(digest.long_waits)}</b> 52+ week wait"
+                     + ("s" if len(digest.long_waits) != 1 else ""))  # fmt: skip
+    if digest.breached:
+        parts.append(f"<b>{len(digest.breached)}</b> breached")
+    if digest.due_soon:
+        parts.append(f"<b>{len(digest.due_soon)}</b> breaching within {_days(digest.window_days)}")
+    return " · ".join(parts)
+
+
+def digest_text(digest: Digest, *, max_listed: int = MAX_LISTED) -> tuple[str, list[DigestItem]]:
+    """The digest message and the patients it lists (numbered, in order, for the buttons).
+
+    Long PTLs are cut to the most urgent `max_listed` patients and the rest counted, so the
+    message always fits Telegram's limit and the buttons stay usable on a phone.
+    """
+    while True:
+        text, listed = _render(digest, max_listed)
+        if len(text) <= MAX_TEXT or max_listed <= 1:
+            return text, listed
+        max_listed -= 1
+
+
+def _render(digest: Digest, max_listed: int) -> tuple[str, list[DigestItem]]:
+    header = f"⏰ <b>Breach reminder</b> · {long_date(digest.day)}"
+    if digest.is_empty:
+        return (
+            f"{header}\n\nNothing to act on today: no patient is breached, waiting 52+ "
+            f"weeks, or breaching within {_days(digest.window_days)}. 👍\n\n"
+            "<i>Change the time or days: /settings</i>"
+        ), []
+    lines = [header, _summary(digest)]
+    listed: list[DigestItem] = []
+    hidden = 0
+    for section, items in (
+        ("long_wait", digest.long_waits),
+        ("breached", digest.breached),
+        ("due_soon", digest.due_soon),
+    ):
+        if not items:
+            continue
+        room = max_listed - len(listed)
+        shown = items[: max(room, 0)]
+        hidden += len(items) - len(shown)
+        lines.append("")
+        lines.append(SECTION_TITLE[section].format(window=digest.window_days))
+        for item in shown:
+            listed.append(item)
+            lines.append(_item_line(len(listed), item, digest.day))
+        if len(items) > len(shown):
+            lines.append(f"…and {len(items) - len(shown)} more.")
+        lines.extend(_next_steps(section, items))
+    lines.append("")
+    if hidden:
+        lines.append(f"<b>{hidden}</b> more not listed here: /ptl shows your whole PTL.")
+    lines.append("<i>Tap a patient to open their card · /settings to change time or days</i>")
+    return "\n".join(lines), listed
+
+
+def button_label(number: int, item: DigestItem) -> str:
+    name = item.name
+    if len(name) > BUTTON_NAME_MAX:
+        name = name[: BUTTON_NAME_MAX - 1] + "…"
+    icon = {"long_wait": "🚨", "breached": "🔴", "due_soon": "🟠"}[item.section]
+    return f"{icon} {number}. {name}"
+
+
+PTL_BUTTON = "📋 My PTL"
+SETTINGS_BUTTON = "⚙️ Reminder settings"
+
+# ---------------------------------------------------------------------------------------
+# /settings
+# ---------------------------------------------------------------------------------------
+
+DAYS_LABEL = {"weekdays": "Weekdays (Mon–Fri)", "daily": "Every day"}
+
+
+def _hhmm(t: dt.time) -> str:
+    return f"{t.hour:02d}:{t.minute:02d}"
+
+
+def next_send_text(nxt: NextSend | None, *, sent_today: bool = False) -> str:
+    if nxt is None:
+        return "🔕 Reminders are muted: unmute to hear about breaches again."
+    if nxt.imminent:
+        return "Today's reminder is due now: it will arrive within a minute."
+    text = f"Next reminder: <b>{long_date(nxt.at.date())} at {_hhmm(nxt.at.time())}</b>"
+    if sent_today:
+        text = "Today's reminder has already been sent.\n" + text
+    return text
+
+
+def settings_text(
+    prefs: Preferences,
+    nxt: NextSend | None,
+    *,
+    sent_today: bool = False,
+    send_empty: bool = False,
+    saved: str | None = None,
+) -> str:
+    default = " <i>(default)</i>"
+    lines = []
+    if saved:
+        lines += [f"✅ {saved}", ""]
+    lines += [
+        "⏰ <b>Breach reminders</b>",
+        f"Time: <b>{_hhmm(prefs.send_time)}</b>{'' if prefs.custom_time else default} (UK time)",
+        f"Days: <b>{DAYS_LABEL[prefs.days]}</b>{'' if prefs.custom_days else default}",
+        f"Window: breaching within <b>{_days(prefs.window_days)}</b>"
+        f"{'' if prefs.custom_window else default}",
+        f"Status: {'🔕 <b>Muted</b>' if prefs.muted else '🔔 <b>On</b>'}",
+        "",
+        next_send_text(nxt, sent_today=sent_today),
+    ]
+    if not prefs.muted and not send_empty:
+        lines.append(
+            "<i>You only get a message when a patient is breached, waiting 52+ weeks, or "
+            "breaching within your window.</i>"
+        )
+    return "\n".join(lines)
+
+
+BTN_TIME = "⏰ Time"
+BTN_DAYS = "📅 Days"
+BTN_WINDOW = "🔭 Window"
+BTN_MUTE = "🔕 Mute"
+BTN_UNMUTE = "🔔 Unmute"
+BTN_DEFAULTS = "↩️ Use defaults"
+BTN_DONE = "✅ Done"
+BTN_BACK = "« Back"
+
+TIME_PROMPT = (
+    "⏰ <b>Reminder time</b> (UK time)\n"
+    "Pick a time, or type one, e.g. <code>07:45</code> or <code>6pm</code>."
+)
+TIME_INVALID = (
+    "I couldn't read <b>{text}</b> as a time of day. Type it like <code>07:45</code>, "
+    "<code>7.45</code> or <code>6pm</code>, or pick a button. Nothing was changed."
+)
+DAYS_PROMPT = (
+    "📅 <b>Which days?</b>\nWeekends are quiet on most PTLs; pick every day if yours is not."
+)
+WINDOW_PROMPT = (
+    "🔭 <b>Reminder window</b>\nList patients whose breach date falls within this many days. "
+    "Breached patients and 52+ week waits are always listed."
+)
+
+SAVED_TIME = "Saved: reminders at {time}."
+SAVED_DAYS = "Saved: {days}."
+SAVED_WINDOW = "Saved: patients breaching within {days}."
+SAVED_MUTE = "Muted: no reminders until you unmute."
+SAVED_UNMUTE = "Reminders are back on."
+SAVED_DEFAULTS = "Back to the defaults."
+DONE = "Reminder settings saved. {next}"
+NO_CHANGE = "That is already your setting."
+
+
+def days_button(days: str, current: str) -> str:
+    return ("✓ " if days == current else "") + DAYS_LABEL[days]
+
+
+def window_button(window: int, current: int) -> str:
+    return ("✓ " if window == current else "") + _days(window)
+
+
+def time_button(choice: str, current: dt.time) -> str:
+    return ("✓ " if choice == _hhmm(current) else "") + choice
+
+
+# ---------------------------------------------------------------------------------------
+# Preview (python -m bot reminders preview)
+# ---------------------------------------------------------------------------------------
+
+PREVIEW_OUTCOME = {
+    "send": "would receive",
+    "send_empty": "would receive (nothing to act on)",
+    "empty": "nothing to say: no message",
+    "muted": "muted: no message",
+    "not_today": "not a reminder day: no message",
+}
+
+
+def preview_heading(email: str, prefs: Preferences, outcome: str, logged: str | None) -> str:
+    days = DAYS_LABEL[prefs.days].lower()
+    when = f"{_hhmm(prefs.send_time)}, {days}, window {_days(prefs.window_days)}"
+    line = f"== {email} · {when} · {PREVIEW_OUTCOME[outcome]}"
+    if logged:
+        line += f" · today's log: {logged}"
+    return line
+
+
+def preview_summary(day: dt.date, counts: dict[str, int]) -> str:
+    total = sum(counts.values())
+    parts = ", ".join(f"{counts[k]} {PREVIEW_OUTCOME[k]}" for k in PREVIEW_OUTCOME if counts.get(k))
+    return f"Reminders for {long_date(day)}: {total} linked student(s): {parts or 'none'}."

@@ -1,0 +1,379 @@
+"""SQL for breach reminders: who is due, which patients to look at, and the delivery log.
+
+Why the log works the way it does: a digest must reach each student exactly once a day even
+across restarts, a crash half-way through a run, or two bot instances on one database. So a
+row in `ptl_bot.reminder_log`, unique per (email, local date), is *claimed* with
+`INSERT ... ON CONFLICT DO NOTHING RETURNING` before anything is composed or sent, and every
+step after that is a conditional update by the claiming runner (see sql/030 for the states).
+Only the runner that holds the claim may send, and a send whose outcome is unknown is never
+repeated: at most once, with what happened recorded.
+
+Patient candidates are narrowed by index (running clocks by breach date per student, plus the
+few rows whose stored fields may be stale); the rules engine in `bot/` makes the decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storage.db import Database, normalise_email
+
+_RECIPIENT_COLUMNS = (
+    "l.telegram_user_id, l.chat_id, l.email, l.first_name, l.reminder_time, l.reminder_days,"
+    " l.reminder_window_days, l.reminders_muted"
+)
+_PATIENT_COLUMNS = (
+    "p.id, lower(p.user_email) as email, p.patient_id, p.patient_name, p.specialty,"
+    " p.pathway_type, p.clock_start_date, p.events"
+)
+PREFERENCE_COLUMNS = ("reminder_time", "reminder_days", "reminder_window_days", "reminders_muted")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A linked student and their stored reminder preferences (None: operator default)."""
+
+    telegram_user_id: int
+    chat_id: int
+    email: str
+    first_name: str | None
+    reminder_time: dt.time | None
+    reminder_days: str | None
+    reminder_window_days: int | None
+    reminders_muted: bool
+
+    @classmethod
+    def from_record(cls, record: Any) -> Recipient:
+        return cls(**{k: record[k] for k in cls.__slots__})
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """The columns a digest needs from one patient row (clock inputs plus what is shown)."""
+
+    id: int
+    email: str
+    patient_id: str
+    patient_name: str | None
+    specialty: str | None
+    pathway_type: str | None
+    clock_start_date: dt.date | None
+    events: Any
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    email: str
+    local_date: dt.date
+    chat_id: int
+    status: str
+    claimed_by: str
+    attempts: int
+    patients: int | None
+    message_id: int | None
+    detail: str | None
+
+
+class ReminderRepository:
+    """Reminder preferences, due students, candidate patients and the claim-before-send log.
+
+    Every timestamp compared for staleness comes from the caller (the bot's injectable
+    clock), so tests can move time and production uses the real clock.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- recipients and preferences ----------------------------------------------------
+    async def due(
+        self,
+        *,
+        local_date: dt.date,
+        local_time: dt.time,
+        weekday: bool,
+        default_time: dt.time,
+        default_days: str,
+        limit: int,
+    ) -> list[Recipient]:
+        """Active, unmuted students whose send time has come today (local time), on a day
+        their settings include, with no log row for today: earliest send time first."""
+        async with self.db.service() as conn:
+            rows = await conn.fetch(
+                f"select {_RECIPIENT_COLUMNS} from ptl_bot.telegram_links l"
+                " where l.active and not l.reminders_muted"
+                "   and coalesce(l.reminder_time, $2::time) <= $1::time"
+                "   and ($3::boolean or coalesce(l.reminder_days, $4::text) = 'daily')"
+                "   and not exists (select 1 from ptl_bot.reminder_log r"
+                "                   where r.email = l.email and r.local_date = $5)"
+                " order by coalesce(l.reminder_time, $2::time), l.id limit $6",
+                local_time,
+                default_time,
+                weekday,
+                default_days,
+                local_date,
+                limit,
+            )
+        return [Recipient.from_record(r) for r in rows]
+
+    async def recipients(self, email: str | None = None) -> list[Recipient]:
+        """Every active link (or the one for `email`), muted or not: for the preview."""
+        async with self.db.service() as conn:
+            if email is None:
+                rows = await conn.fetch(
+                    f"select {_RECIPIENT_COLUMNS} from ptl_bot.telegram_links l"
+                    " where l.active order by l.email"
+                )
+            else:
+                rows = await conn.fetch(
+                    f"select {_RECIPIENT_COLUMNS} from ptl_bot.telegram_links l"
+                    " where l.active and l.email = $1",
+                    normalise_email(email),
+                )
+        return [Recipient.from_record(r) for r in rows]
+
+    async def recipient_for_user(self, telegram_user_id: int) -> Recipient | None:
+        async with self.db.service() as conn:
+            row = await conn.fetchrow(
+                f"select {_RECIPIENT_COLUMNS} from ptl_bot.telegram_links l"
+                " where l.active and l.telegram_user_id = $1",
+                telegram_user_id,
+            )
+        return Recipient.from_record(row) if row else None
+
+    async def recipients_for_emails(self, emails: Sequence[str]) -> list[Recipient]:
+        async with self.db.service() as conn:
+            rows = await conn.fetch(
+                f"select {_RECIPIENT_COLUMNS} from ptl_bot.telegram_links l"
+                " where l.active and l.email = any($1::text[])",
+                list(emails),
+            )
+        return [Recipient.from_record(r) for r in rows]
+
+    async def set_preferences(
+        self, telegram_user_id: int, changes: dict[str, Any]
+    ) -> Recipient | None:
+        """Store preference changes on the active link (a None value restores the operator
+        default). Returns the updated recipient, or None if the user has no active link."""
+        unknown = set(changes) - set(PREFERENCE_COLUMNS)
+        if unknown:
+            raise ValueError(f"not a reminder preference: {', '.join(sorted(unknown))}")
+        if not changes:
+            return await self.recipient_for_user(telegram_user_id)
+        sets = ", ".join(
+            f"{col} = coalesce(${i}, false)" if col == "reminders_muted" else f"{col} = ${i}"
+            for i, col in enumerate(changes, start=2)
+        )
+        async with self.db.service() as conn:
+            row = await conn.fetchrow(
+                f"update ptl_bot.telegram_links l set {sets}"
+                f" where l.telegram_user_id = $1 and l.active returning {_RECIPIENT_COLUMNS}",
+                telegram_user_id,
+                *changes.values(),
+            )
+        return Recipient.from_record(row) if row else None
+
+    # -- candidate patients ------------------------------------------------------------
+    async def candidates(
+        self, horizons: Sequence[tuple[str, dt.date]], refreshed_through: dt.date | None
+    ) -> list[CandidateRow]:
+        """Rows of these students that might belong in a digest, found by index:
+
+        * running clocks whose stored breach date is on or before the student's horizon
+          (today + window: breached, long waits and those breaching soon);
+        * rows whose stored fields may be stale: never computed, or with a dated input after
+          the last daily refresh (`refreshed_through`; None means everything).
+
+        Each row appears once; the caller re-evaluates every one with the rules engine.
+        """
+        if not horizons:
+            return []
+        emails = [e for e, _ in horizons]
+        days = [d for _, d in horizons]
+        since = refreshed_through or dt.date.min
+        async with self.db.service() as conn:
+            rows = await conn.fetch(
+                f"select {_PATIENT_COLUMNS}"
+                "  from unnest($1::text[], $2::date[]) as s(email, horizon)"
+                "  join public.ptl_patients p on lower(p.user_email) = s.email"
+                " where p.deleted_at is null and p.clock_state = 'running'"
+                "   and p.breach_date <= s.horizon"
+                " union all "
+                f"select {_PATIENT_COLUMNS} from public.ptl_patients p"
+                " where p.deleted_at is null and lower(p.user_email) = any($1::text[])"
+                "   and (p.clock_computed_at is null or p.clock_inputs_until is null"
+                "        or p.clock_inputs_until > $3)",
+                emails,
+                days,
+                since,
+            )
+        seen: set[int] = set()
+        result: list[CandidateRow] = []
+        for r in rows:
+            if r["id"] in seen:
+                continue
+            seen.add(r["id"])
+            result.append(CandidateRow(*r.values()))
+        return result
+
+    # -- the claim-before-send log -----------------------------------------------------
+    async def claim(
+        self,
+        recipients: Sequence[Recipient],
+        *,
+        local_date: dt.date,
+        runner: str,
+        now: dt.datetime,
+    ) -> set[str]:
+        """Claim today's digest for each recipient; returns the emails this runner won.
+        A student already claimed (by anyone, in any state) is not returned."""
+        if not recipients:
+            return set()
+        async with self.db.service() as conn:
+            rows = await conn.fetch(
+                "insert into ptl_bot.reminder_log"
+                " (email, local_date, chat_id, status, claimed_by, claimed_at)"
+                " select t.email, $3, t.chat_id, 'claimed', $4, $5"
+                "   from unnest($1::text[], $2::bigint[]) as t(email, chat_id)"
+                " on conflict (email, local_date) do nothing returning email",
+                [r.email for r in recipients],
+                [r.chat_id for r in recipients],
+                local_date,
+                runner,
+                now,
+            )
+        return {r["email"] for r in rows}
+
+    async def reclaim_stale(
+        self, *, local_date: dt.date, runner: str, now: dt.datetime, stale_after: dt.timedelta
+    ) -> list[str]:
+        """Recover from a runner that died: returns today's stale claims, now held by `runner`.
+
+        * `claimed` (no send attempted) for today: safe to take over and send.
+        * `claimed` for an earlier day: too late to matter; recorded as failed.
+        * `sending` (outcome unknown): recorded as uncertain and never sent again.
+        """
+        cutoff = now - stale_after
+        async with self.db.service() as conn:
+            await conn.execute(
+                "update ptl_bot.reminder_log set status = 'uncertain', finished_at = $1,"
+                " detail = 'runner stopped during a send'"
+                " where status = 'sending' and claimed_at < $2",
+                now,
+                cutoff,
+            )
+            await conn.execute(
+                "update ptl_bot.reminder_log set status = 'failed', finished_at = $1,"
+                " detail = 'claim expired'"
+                " where status = 'claimed' and claimed_at < $2 and local_date < $3",
+                now,
+                cutoff,
+                local_date,
+            )
+            rows = await conn.fetch(
+                "update ptl_bot.reminder_log set claimed_by = $1, claimed_at = $2"
+                " where status = 'claimed' and claimed_at < $3 and local_date = $4"
+                " returning email",
+                runner,
+                now,
+                cutoff,
+                local_date,
+            )
+        return [r["email"] for r in rows]
+
+    async def mark_sending(
+        self, email: str, local_date: dt.date, *, runner: str, now: dt.datetime
+    ) -> int | None:
+        """Record that a send attempt starts; returns the attempt number, or None if this
+        runner no longer holds the claim (then it must not send)."""
+        async with self.db.service() as conn:
+            attempts: int | None = await conn.fetchval(
+                "update ptl_bot.reminder_log set status = 'sending',"
+                " attempts = attempts + 1, claimed_at = $4"
+                " where email = $1 and local_date = $2 and claimed_by = $3"
+                "   and status = 'claimed' returning attempts",
+                email,
+                local_date,
+                runner,
+                now,
+            )
+        return attempts
+
+    async def release(
+        self, email: str, local_date: dt.date, *, runner: str, now: dt.datetime, detail: str
+    ) -> None:
+        """Telegram confirmed the attempt delivered nothing: back to `claimed` (retryable)."""
+        async with self.db.service() as conn:
+            await conn.execute(
+                "update ptl_bot.reminder_log set status = 'claimed', claimed_at = $4, detail = $5"
+                " where email = $1 and local_date = $2 and claimed_by = $3 and status = 'sending'",
+                email,
+                local_date,
+                runner,
+                now,
+                detail,
+            )
+
+    async def finish(
+        self,
+        email: str,
+        local_date: dt.date,
+        status: str,
+        *,
+        runner: str,
+        now: dt.datetime,
+        message_id: int | None = None,
+        patients: int | None = None,
+        detail: str | None = None,
+    ) -> bool:
+        async with self.db.service() as conn:
+            result = await conn.execute(
+                "update ptl_bot.reminder_log set status = $4, finished_at = $5,"
+                " message_id = $6, patients = coalesce($7, patients),"
+                " detail = coalesce($8, detail)"
+                " where email = $1 and local_date = $2 and claimed_by = $3"
+                "   and status in ('claimed', 'sending')",
+                email,
+                local_date,
+                runner,
+                status,
+                now,
+                message_id,
+                patients,
+                detail,
+            )
+        return result != "UPDATE 0"
+
+    async def entry(self, email: str, local_date: dt.date) -> LogEntry | None:
+        async with self.db.service() as conn:
+            row = await conn.fetchrow(
+                "select email, local_date, chat_id, status, claimed_by, attempts, patients,"
+                " message_id, detail from ptl_bot.reminder_log"
+                " where email = $1 and local_date = $2",
+                normalise_email(email),
+                local_date,
+            )
+        return LogEntry(**dict(row)) if row else None
+
+    async def entries(self, local_date: dt.date) -> list[LogEntry]:
+        async with self.db.service() as conn:
+            rows = await conn.fetch(
+                "select email, local_date, chat_id, status, claimed_by, attempts, patients,"
+                " message_id, detail from ptl_bot.reminder_log"
+                " where local_date = $1 order by email",
+                local_date,
+            )
+        return [LogEntry(**dict(r)) for r in rows]
+
+    async def forget_empty(self, email: str, local_date: dt.date) -> bool:
+        """Drop today's "nothing to say" record so a settings change can re-check today."""
+        async with self.db.service() as conn:
+            result = await conn.execute(
+                "delete from ptl_bot.reminder_log"
+                " where email = $1 and local_date = $2 and status = 'empty'",
+                normalise_email(email),
+                local_date,
+            )
+        return result != "DELETE 0"
