@@ -15,9 +15,11 @@ from bot.config import Settings
 from bot.verification import Verifier, make_verifier
 from storage.cohorts import CohortRepository
 from storage.db import Database
+from storage.exercises import ExerciseRepository
 from storage.links import LinkRepository, StaffRepository
 from storage.otp import OtpRepository
 from storage.patients import PatientRepository
+from storage.tutoring import TutorRepository
 
 if TYPE_CHECKING:
     from bot.reminders import ReminderService
@@ -33,6 +35,9 @@ class Services:
     staff: StaffRepository
     cohorts: CohortRepository
     otp: OtpRepository
+    # Tutoring (issue 7): exercises and their delivery outbox; tutor reads via ptl_tutor.
+    exercises: ExerciseRepository
+    tutoring: TutorRepository
     # Email verification (bot/verification): chosen by settings.verifier in build_services.
     verifier: Verifier | None = None
     # Breach reminders (bot/reminders.py): created on first use by `reminder_service()`.
@@ -51,6 +56,8 @@ def build_services(settings: Settings, db: Database, clock: Clock | None = None)
         staff=StaffRepository(db),
         cohorts=CohortRepository(db),
         otp=OtpRepository(db),
+        exercises=ExerciseRepository(db),
+        tutoring=TutorRepository(db),
     )
     # Raises VerifierConfigError (a StartupError) when the verification settings are unusable.
     services.verifier = make_verifier(settings, services)

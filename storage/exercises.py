@@ -386,6 +386,20 @@ class ExerciseRepository:
                 counts_as_attempt,
             )
 
+    async def defer(self, row: Claimed, token: uuid.UUID, delay: float) -> None:
+        """Give a claimed (never tried) row back, due after `delay` seconds."""
+        async with self.db.service() as conn:
+            await conn.execute(
+                "update ptl_bot.exercise_deliveries set status = 'pending', claim_token = null,"
+                " next_attempt_at = now() + make_interval(secs => $4)"
+                " where exercise_id = $1 and email = $2 and claim_token = $3"
+                "   and status = 'claimed'",
+                row.exercise_id,
+                row.email,
+                token,
+                delay,
+            )
+
     async def mark_final(
         self, row: Claimed, token: uuid.UUID, status: str, error: str | None = None
     ) -> None:
