@@ -12,7 +12,19 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from handlers import bin, card, errors, export, find, menu, ptl, start, stats
+    from handlers import (
+        bin,
+        card,
+        errors,
+        export,
+        find,
+        menu,
+        ptl,
+        reminders,
+        start,
+        stats,
+        validate,
+    )
 
     errors.register(app)
     start.register(app)
@@ -23,3 +35,5 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     find.register(app)
     export.register(app)
     stats.register(app)
+    validate.register(app)
+    reminders.register(app)

@@ -24,6 +24,7 @@ async def add_patient(
     email: str = EMAIL,
     pathway_type: str = "rtt",
     events: list[tuple[str, date]] | None = None,
+    raw_events: list[dict[str, Any]] | None = None,
     today: date = TODAY,
     **fields: Any,
 ) -> Patient:
@@ -41,6 +42,7 @@ async def add_patient(
                 today=today,
             )
         )
+    entries.extend(raw_events or [])
     clock = stored_clock_fields(pathway_type, start, entries, today)
     clock.pop("clock_status", None)
     patient = PatientIn(
