@@ -17,6 +17,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+from bot import log_redaction
 from bot.context import SERVICES_KEY, BotContext
 from bot.dates import warm_up
 from bot.services import Services
@@ -94,6 +95,7 @@ def build_application(
 ) -> Application:
     """The bot's Application. Pass `request` (an OfflineBotAPI) to run without Telegram."""
     settings = services.settings
+    log_redaction.install()  # no emails, codes, message text or token in PTB's DEBUG logs
     if token is None:
         secret = settings.telegram_bot_token
         token = secret.get_secret_value() if secret else OFFLINE_TOKEN

@@ -90,7 +90,7 @@ def check_email(raw: str, known_domains: Iterable[str] = ()) -> EmailCheck:
         joined = "".join(joined.split())
         inner = check_email(joined, known)
         fix = inner.suggestion or inner.email
-        if not any(ch.isspace() for ch in text):
+        if not any(ch.isspace() for ch in text) or (fix is None and inner.problem == "no_at"):
             return EmailCheck(problem="no_at", suggestion=fix)
         return EmailCheck(problem="spaces", suggestion=fix)
     if "," in text:

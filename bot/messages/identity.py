@@ -67,7 +67,7 @@ SEND_TOO_SOON = (
 )
 SEND_HOURLY_CAP = (
     "That's the most codes I can send in an hour ({cap}). You can ask for another {when}. "
-    "Any code from the last 10 minutes still works."
+    "The newest code I sent still works until it expires."
 )
 SEND_PROVIDER_BUSY = "The email service is busy and didn't send a code. Please try again {when}."
 SEND_UNAVAILABLE = (
