@@ -44,6 +44,12 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run(settings)
 
 
+def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.doctor import main as doctor
+
+    return doctor(settings)
+
+
 def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import run_console
 
@@ -63,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations from sql/ (idempotent)")
     migrate.set_defaults(func=_cmd_migrate)
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="check configuration, database, migrations, row-level security and the token",
+    )
+    doctor.set_defaults(func=_cmd_doctor)
+
     console = sub.add_parser(
         "console",
         help="chat with the bot in this terminal: no token, no network, embedded database",
@@ -71,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--today", metavar="YYYY-MM-DD", help="pretend today is this date (Europe/London)"
     )
     console.set_defaults(func=_cmd_console)
+
+    from bot.staff_cli import add_staff_parser
+
+    add_staff_parser(sub)
     return parser
 
 
