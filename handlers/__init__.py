@@ -26,6 +26,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         validate,
     )
 
+    from bot import commands as command_menu
+
     errors.register(app)
     start.register(app)
     menu.register(app)
@@ -37,3 +39,4 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     stats.register(app)
     validate.register(app)
     reminders.register(app)
+    command_menu.register(app)  # after every handler: the menu lists what is handled
