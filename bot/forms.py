@@ -211,6 +211,11 @@ class Field:
     def from_choice(self, value: str, ctx: FieldContext) -> Parsed:
         return Parsed(error=text.USE_BUTTONS)
 
+    def recheck(self, value: Any, ctx: FieldContext) -> Parsed:
+        """Keep a value entered earlier, checking it still fits the other answers (a date
+        against a referral date changed since, say)."""
+        return Parsed(value)
+
     def show(self, value: Any) -> str:
         """The stored value as the student should read it (HTML-escaped)."""
         if value is None or value == "":
@@ -334,6 +339,9 @@ class DateField(Field):
 
     def check(self, value: dt.date, ctx: FieldContext) -> Parsed:
         return Parsed(value)
+
+    def recheck(self, value: Any, ctx: FieldContext) -> Parsed:
+        return self.check(value, ctx) if isinstance(value, dt.date) else Parsed(value)
 
     def from_text(self, raw: str, ctx: FieldContext) -> Parsed:
         if len(raw) > DATE_TEXT_LIMIT:

@@ -78,9 +78,9 @@ class AddForm(Form):
 
     def field_context(self, step: str, draft: Draft, context: BotContext) -> FieldContext:
         values = dict(self.values(draft))
-        if step == "ref" and not self.editing(draft):
-            # On the way through, the clock start is asked next anyway: don't refuse a
-            # referral date because of an earlier answer the student is about to revisit.
+        if step == "ref":
+            # A referral after the clock start isn't refused here: the clock start is asked
+            # next (or again, when editing), so the student fixes both in one go.
             values.pop("clock_start_date", None)
         return FieldContext(
             today=context.services.clock.today(),
@@ -122,10 +122,14 @@ class AddForm(Form):
             header = form_text.STEP_HEADER.format(n=n, m=len(FIELD_ORDER), title=field.title)
         lines = [header, field.prompt(ctx)]
         current = self.values(draft).get(field.column)
+        extra: list[list[tuple[str, str]]] = []
         if current not in (None, ""):
             lines.append(form_text.CURRENTLY.format(value=field.show(current)))
+            extra.append([(form_text.KEEP, "keep")])
         first = step == FIELD_ORDER[0] and not self.editing(draft)
-        keyboard = self.keyboard(field.choices(ctx), back=not first, skip=field.optional)
+        keyboard = self.keyboard(
+            field.choices(ctx), extra=extra, back=not first, skip=field.optional
+        )
         return "\n".join(lines), keyboard
 
     def render_summary(self, draft: Draft, context: BotContext) -> tuple[str, Keyboard]:
@@ -164,6 +168,11 @@ class AddForm(Form):
             field = FIELDS[step]
             if action == "skip" and field.optional:
                 return await self.accept(step, Parsed(None), draft, update, context)
+            current = self.values(draft).get(field.column)
+            if action == "keep" and current not in (None, ""):
+                ctx = self.field_context(step, draft, context)
+                checked = field.recheck(current, ctx)
+                return await self.accept(step, checked, draft, update, context)
             if action.startswith("c:"):
                 ctx = self.field_context(step, draft, context)
                 parsed = field.from_choice(action[2:], ctx)

@@ -10,12 +10,13 @@ from __future__ import annotations
 # -- step frame ---------------------------------------------------------------------------
 STEP_HEADER = "<b>Step {n} of {m}</b> · {title}"
 CURRENTLY = "Currently: <b>{value}</b>"
+KEEP = "Keep as it is »"
 NOT_SET = "—"
 USE_BUTTONS = "Please tap one of the buttons below."
 TEXT_ONLY = "I can only read typed text here. Type your answer or tap a button below."
 OLD_BUTTON = "That button belongs to an earlier message: use the latest one."
 FORM_CLOSED_BUTTON = "That form has closed. Send {command} to start again."
-NOTHING_TO_CANCEL = "There's nothing to cancel. Send /menu to see what you can do."
+NOTHING_TO_CANCEL = "Cancelled. Nothing was changed. Send /menu to see what you can do."
 DISCARDED = "Discarded your unfinished {command} form. Nothing was saved."
 
 # -- expiry and hold ------------------------------------------------------------------------
