@@ -41,7 +41,7 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import run
 
-    return run(settings)
+    return run(settings, mode=args.mode)
 
 
 def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the bot (polling, or webhook when WEBHOOK_URL is set)")
+    run.add_argument(
+        "--mode",
+        choices=("auto", "polling", "webhook"),
+        default="auto",
+        help="auto (default): webhook when WEBHOOK_URL is set, else polling. The Procfile pins "
+        "web to webhook and worker to polling, so the two can never be confused.",
+    )
     run.set_defaults(func=_cmd_run)
 
     migrate = sub.add_parser("migrate", help="apply database migrations from sql/ (idempotent)")

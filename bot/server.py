@@ -65,8 +65,26 @@ def check_run_settings(settings: Settings) -> str | None:
     return None
 
 
-def run(settings: Settings, *, setup: Setup | None = None) -> int:
+def settings_for_mode(settings: Settings, mode: str) -> Settings | str:
+    """Settings for `run --mode`, or what is wrong. `polling` ignores WEBHOOK_URL (config vars
+    are shared by every process type on most platforms); `webhook` insists on it."""
+    if mode == "polling":
+        return settings.model_copy(update={"webhook_url": None})
+    if mode == "webhook" and not settings.webhook_url:
+        return (
+            "run --mode webhook needs WEBHOOK_URL (this service's public https:// address) and "
+            "WEBHOOK_SECRET. Without a public URL, run the worker (polling) instead."
+        )
+    return settings
+
+
+def run(settings: Settings, *, mode: str = "auto", setup: Setup | None = None) -> int:
     """Run until SIGTERM/SIGINT; return the process exit status."""
+    chosen = settings_for_mode(settings, mode)
+    if isinstance(chosen, str):
+        print(chosen, file=sys.stderr)
+        return 2
+    settings = chosen
     problem = check_run_settings(settings)
     if problem:
         print(problem, file=sys.stderr)

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -208,3 +209,24 @@ async def test_serve_in_webhook_mode_sets_the_webhook_answers_and_stops_cleanly(
         with pytest.raises(httpx.ConnectError):
             async with httpx.AsyncClient() as client:
                 await client.get(f"http://127.0.0.1:{port}/healthz")
+
+
+def test_run_modes_pinned_by_the_procfile(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.server import run, settings_for_mode
+
+    shared = harness.test_settings(
+        telegram_bot_token="123456:" + "A" * 35,
+        webhook_url="https://bot.example.org",
+        webhook_secret=SECRET,
+    )
+    # The worker polls even though the platform gives it WEBHOOK_URL too.
+    polling = settings_for_mode(shared, "polling")
+    assert not isinstance(polling, str) and polling.webhook_url is None
+    assert settings_for_mode(shared, "auto") is shared
+    # The web process refuses to start without a public URL, instead of silently polling.
+    assert run(harness.test_settings(telegram_bot_token="123456:" + "A" * 35), mode="webhook") == 2
+    assert "WEBHOOK_URL" in capsys.readouterr().err
+    procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text()
+    assert "web: python -m bot run --mode webhook" in procfile
+    assert "worker: python -m bot run --mode polling" in procfile
+    assert "release: python -m bot migrate" in procfile
