@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--today", metavar="YYYY-MM-DD", help="pretend today is this date (Europe/London)"
     )
     console.set_defaults(func=_cmd_console)
+
+    from bot.staff_cli import add_staff_parser
+
+    add_staff_parser(sub)
     return parser
 
 

@@ -117,7 +117,7 @@ class Identity:
             await self.services.otp.mark(reserved.id, "failed", now)
             raise
         if result.status is SendStatus.SENT:
-            await self.services.otp.mark(reserved.id, "pending", now)
+            await self.services.otp.mark_sent(reserved.id, now)
             log.info("Code requested for user %s via %s", telegram_user_id, self.verifier.name)
             return SendOutcome("sent", expires_at=reserved.expires_at)
         await self.services.otp.mark(reserved.id, "failed", now)

@@ -112,8 +112,8 @@ class OtpRepository:
 
         Limits count every send in the last hour that did not fail, per Telegram user and per
         email hash: no new code within `min_interval` of the last one, at most `hourly_cap`
-        in any hour. On success the user's earlier live challenges are superseded and the new
-        one is returned in state `sending` (it already counts, so a second tap cannot race it).
+        in any hour. On success the new challenge is returned in state `sending` (it already
+        counts, so a second tap cannot race it); `mark_sent` makes it the live one.
         """
         async with self.db.service() as conn:
             await conn.execute(
@@ -134,12 +134,6 @@ class OtpRepository:
             refusal = _refusal(rows, telegram_user_id, email_hash, now, min_interval, hourly_cap)
             if refusal is not None:
                 return refusal
-            await conn.execute(
-                "update ptl_bot.otp_challenges set state = 'superseded', closed_at = $2"
-                " where telegram_user_id = $1 and state in ('sending', 'pending')",
-                telegram_user_id,
-                now,
-            )
             await conn.execute(
                 "delete from ptl_bot.otp_challenges where created_at < $1", now - RETENTION
             )
@@ -177,8 +171,24 @@ class OtpRepository:
             )
         return _refusal(rows, telegram_user_id, email_hash, now, min_interval, hourly_cap)
 
+    async def mark_sent(self, challenge_id: int, now: datetime) -> None:
+        """The code went out: this challenge is now the user's live one, and any earlier one
+        stops counting (only now, so a failed send leaves the previous code usable)."""
+        async with self.db.service() as conn:
+            await conn.execute(
+                "update ptl_bot.otp_challenges set state = 'superseded', closed_at = $2"
+                " where telegram_user_id = (select telegram_user_id from ptl_bot.otp_challenges"
+                "                           where id = $1)"
+                " and id <> $1 and state in ('sending', 'pending')",
+                challenge_id,
+                now,
+            )
+            await conn.execute(
+                "update ptl_bot.otp_challenges set state = 'pending' where id = $1", challenge_id
+            )
+
     async def mark(self, challenge_id: int, state: str, now: datetime) -> None:
-        """Move a challenge to `pending` (sent) or close it (failed, verified, cancelled...)."""
+        """Close a challenge (failed, verified, expired, locked...)."""
         closed = None if state == "pending" else now
         async with self.db.service() as conn:
             await conn.execute(
@@ -281,10 +291,6 @@ class OtpRepository:
                 expires_at,
             )
             await conn.execute("delete from ptl_bot.otp_codes where expires_at < $1", now)
-
-    async def drop_code(self, email_hash: str) -> None:
-        async with self.db.service() as conn:
-            await conn.execute("delete from ptl_bot.otp_codes where email_hash = $1", email_hash)
 
     async def check_code(
         self, email_hash: str, code_hash: str, *, now: datetime, max_attempts: int

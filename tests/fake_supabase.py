@@ -38,6 +38,7 @@ class FakeSupabaseAuth:
     users: set[str] = field(default_factory=set)  # emails with an account
     codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # email -> (code, sent at)
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    authorizations: list[tuple[str, str]] = field(default_factory=list)  # path, header
     forced: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # path -> errors
     code_ttl: float = 3600.0
     url: str = ""
@@ -52,6 +53,7 @@ class FakeSupabaseAuth:
     # -- request handling (called from the server thread) --------------------------------
     def answer(self, path: str, headers: Any, body: dict[str, Any]) -> tuple[int, Any]:
         self.requests.append((path, body))
+        self.authorizations.append((path, str(headers.get("Authorization"))))
         if headers.get("apikey") != self.api_key:
             return 401, ("no_authorization", "Invalid API key")
         if self.forced.get(path):

@@ -45,12 +45,12 @@ class LocalCodeVerifier(Verifier):
         digest = email_hash(key, email)
         code = new_code()
         now = self.clock.now()
-        await self.otp.put_code(
-            digest, code_hash(key, digest, code), now=now, expires_at=now + CODE_TTL
-        )
         result = await self.deliver(email, code)
-        if result.status is not SendStatus.SENT:
-            await self.otp.drop_code(digest)
+        if result.status is SendStatus.SENT:
+            # Stored only once delivered: a failed send leaves the previous code working.
+            await self.otp.put_code(
+                digest, code_hash(key, digest, code), now=now, expires_at=now + CODE_TTL
+            )
         return result
 
     async def check_code(self, email: str, code: str) -> CheckResult:
