@@ -132,6 +132,13 @@ async def start(update: Update, context: BotContext) -> object:
     match = INVITE_PAYLOAD.match(args[0]) if args else None
     invite = match.group(1) if match else None
     student = await current_student(update, context)
+    if student is None and update.effective_user and update.effective_chat:
+        # Back after blocking the bot: the link was only paused, so no new code is needed.
+        restored = await services.links.reactivate_blocked(
+            update.effective_user.id, update.effective_chat.id
+        )
+        if restored is not None:
+            student = await current_student(update, context)
     if student is not None:
         _clear(context)
         if invite is not None:

@@ -108,6 +108,37 @@ class LinkRepository:
                 chat_id,
             )
 
+    async def reactivate_blocked(self, telegram_user_id: int, chat_id: int) -> Link | None:
+        """The student unblocked the bot and sent /start: restore the link the block paused.
+
+        Only when this user's newest link ended because of the block and its email has not
+        been linked to any account since; otherwise they verify again as usual.
+        """
+        async with self.db.service() as conn:
+            row = await conn.fetchrow(
+                "select id, email, active, deactivated_why from ptl_bot.telegram_links"
+                " where telegram_user_id = $1 order by id desc limit 1 for update",
+                telegram_user_id,
+            )
+            if row is None or row["active"] or row["deactivated_why"] != "blocked":
+                return None
+            taken = await conn.fetchval(
+                "select exists (select 1 from ptl_bot.telegram_links"
+                " where email = $1 and active and id > $2)",
+                row["email"],
+                row["id"],
+            )
+            if taken:
+                return None
+            restored = await conn.fetchrow(
+                "update ptl_bot.telegram_links set active = true, deactivated_at = null,"
+                " deactivated_why = null, chat_id = $2, last_seen_at = now()"
+                f" where id = $1 returning {_LINK_COLUMNS}",
+                row["id"],
+                chat_id,
+            )
+        return Link.model_validate(dict(restored)) if restored else None
+
     async def touch(self, telegram_user_id: int) -> None:
         async with self.db.service() as conn:
             await conn.execute(

@@ -257,6 +257,22 @@ async def test_changing_email_after_linking_through_unlink(
     assert "link your platform account" in replies[0].text
 
 
+async def test_back_after_blocking_the_bot(linking: tuple[Bot, io.StringIO]) -> None:
+    bot, _ = linking
+    await bot.services.links.link(1035, 1035, EMAIL, "Sam")
+    await bot.services.links.mark_blocked(1035)  # a reminder got 403: the student blocked us
+    assert await bot.services.links.active_for_user(1035) is None
+    replies = await bot.user(1035, "Sam").send("/start")
+    assert "Welcome back, Sam" in replies[-1].text
+    assert (await bot.services.links.active_for_user(1035)) is not None
+    # But not if the email moved to another account meanwhile.
+    await bot.services.links.mark_blocked(1035)
+    await bot.services.links.link(1036, 1036, EMAIL, "Sam")
+    replies = await bot.user(1035, "Sam").send("/start")
+    assert "email address you use on the platform" in replies[-1].text
+    assert await bot.services.links.active_for_user(1035) is None
+
+
 async def test_typo_suggestions_and_bad_addresses(linking: tuple[Bot, io.StringIO]) -> None:
     bot, out = linking
     sam = bot.user(1040)
