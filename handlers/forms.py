@@ -58,6 +58,8 @@ from bot.context import BotContext
 from bot.forms import Choice, is_idle
 from bot.messages import common
 from bot.messages import forms as text
+from storage.form_drafts import idle_drafts
+from storage.persistence import PostgresPersistence
 
 log = logging.getLogger(__name__)
 
@@ -616,33 +618,66 @@ async def _closed_form_button(update: Update, context: BotContext) -> None:
 async def sweep(app: Application[Any, Any, Any, Any, Any, Any]) -> int:
     """Expire every form left alone for too long: message the student, drop the draft and
     end the conversation. Runs at start-up (so forms abandoned before a restart are closed)
-    and every minute. Returns how many forms it closed."""
+    and every minute. Returns how many forms it closed.
+
+    Candidates come from the database (every replica's drafts, see storage/form_drafts.py);
+    each is then re-checked and closed inside `PostgresPersistence.turn`, i.e. with that
+    chat locked and its state freshly read, exactly as if it were an update: a student who
+    touched the form on another replica a second ago is left alone."""
     services = app.bot_data["services"]
-    now = services.clock.now()
+    forms = {form.name: form for form in _forms(app)}
+    if not forms:
+        return 0
     idle = dt.timedelta(minutes=services.settings.form_idle_minutes)
+    persistence = app.persistence
     closed = 0
-    for user_id, data in list(app.user_data.items()):
-        for form in _forms(app):
-            draft = data.get(form.name) if isinstance(data, dict) else None
-            if not isinstance(draft, dict):
-                continue
-            touched = draft.get("touched")
-            if not is_idle(touched if isinstance(touched, dt.datetime) else None, now, idle):
-                continue
-            context = BotContext(app, chat_id=draft.get("chat"), user_id=user_id)
-            try:
-                await form.end_conversation(int(draft.get("chat") or user_id), user_id)
-                await form.expire(context, draft)
-            except TelegramError as exc:  # keep sweeping the others; retried next minute
-                log.warning("could not close an expired form: %s", exc)
-                continue
-            data.pop(form.name, None)
-            app.mark_data_for_update_persistence(user_ids=user_id)
-            closed += 1
+    if isinstance(persistence, PostgresPersistence):
+        before = services.clock.now() - idle
+        for found in await idle_drafts(services.db, list(forms), before):
+            chat_id = found.chat_id or found.user_id
+            signal = FormSignal(chat_id, found.user_id, found.form)
+            async with persistence.turn(app, signal):
+                if await _close_if_idle(app, forms[found.form], chat_id, found.user_id, idle):
+                    closed += 1
+                app.mark_data_for_update_persistence(user_ids=found.user_id)
+                await app.update_persistence()
+    else:  # no shared database (a test or tool without persistence): memory is the truth
+        for user_id in list(app.user_data):
+            for form in forms.values():
+                draft = (app.user_data.get(user_id) or {}).get(form.name)
+                chat_id = int(draft.get("chat") or user_id) if isinstance(draft, dict) else 0
+                if chat_id and await _close_if_idle(app, form, chat_id, user_id, idle):
+                    closed += 1
     if closed:
-        await app.update_persistence()
         log.info("closed %d idle form(s)", closed)
     return closed
+
+
+async def _close_if_idle(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    form: Form,
+    chat_id: int,
+    user_id: int,
+    idle: dt.timedelta,
+) -> bool:
+    data = app.user_data.get(user_id)
+    draft = data.get(form.name) if isinstance(data, dict) else None
+    if not isinstance(draft, dict):
+        return False
+    touched = draft.get("touched")
+    now = app.bot_data["services"].clock.now()
+    if not is_idle(touched if isinstance(touched, dt.datetime) else None, now, idle):
+        return False
+    context = BotContext(app, chat_id=chat_id, user_id=user_id)
+    try:
+        await form.end_conversation(chat_id, user_id)
+        await form.expire(context, draft)
+    except TelegramError as exc:  # keep sweeping the others; retried next minute
+        log.warning("could not close an expired form: %s", exc)
+        return False
+    assert context.user_data is not None
+    context.user_data.pop(form.name, None)
+    return True
 
 
 async def _sweep_job(context: BotContext) -> None:

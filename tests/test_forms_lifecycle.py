@@ -1,0 +1,216 @@
+"""A form's life beyond one sitting: restart mid-form, expiry (live, lazy and across a
+restart), putting a form on hold when the student starts something else, and resuming."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+import pytest
+
+from bot.offline import OfflineBotAPI
+from handlers import add
+from handlers.forms import sweep
+from storage.db import Database
+from tests import harness
+from tests.forms_support import (
+    SAM,
+    answer,
+    conversation_rows,
+    fill_to,
+    linked,
+    patients,
+    prompt,
+    step_of,
+    stored_user_data,
+)
+from tests.harness import TODAY, Bot
+
+
+@pytest.fixture
+async def bot(db: Database) -> AsyncIterator[Bot]:
+    instance = await harness.make_bot(db, setup=add.register)
+    yield instance
+    await harness.close_bot(instance)
+
+
+async def test_restart_mid_add_resumes_at_the_same_step(db: Database) -> None:
+    api = OfflineBotAPI()  # Telegram keeps the chat across the restart; so does this
+    first = await harness.make_bot(db, api=api, setup=add.register)
+    sam = await linked(first)
+    await fill_to(sam, "start")
+    live = prompt(sam)
+    await harness.close_bot(first)
+
+    second = await harness.make_bot(db, api=api, setup=add.register)
+    try:
+        sam = second.user(SAM)
+        # The prompt sent before the restart still works: same step, same answers.
+        replies = await sam.press("Same as referral (3 Feb 2025)", message=live)
+        assert step_of(replies[-1]) == "prio"
+        await answer(sam, "prio")
+        await answer(sam, "cons")
+        await sam.send("Restarted mid-form")
+        assert "Name: Jane Doe" in prompt(sam).text
+        await sam.press("✅ Save")
+        (p,) = await patients(second)
+        assert p.patient_name == "Jane Doe" and p.notes == "Restarted mid-form"
+        assert p.clock_start_date == date(2025, 2, 3)
+    finally:
+        await harness.close_bot(second)
+
+
+async def test_idle_form_expires_with_a_message(bot: Bot, db: Database) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "path")
+    live = prompt(sam)
+    bot.clock.advance(minutes=59)
+    assert await sweep(bot.app) == 0  # not idle long enough yet
+    bot.clock.advance(minutes=1)
+    sent_before = len(sam.history)
+    assert await sweep(bot.app) == 1
+    new = sam.history[sent_before:]
+    assert [m.text for m in new] == [
+        "⌛ Your unfinished /add form was closed after 60 minutes without activity. "
+        "Nothing was saved. Send /add to start again."
+    ]
+    assert live.buttons == []
+    assert "add" not in await stored_user_data(db, SAM)
+    assert await conversation_rows(db, "add") == []
+    assert await sweep(bot.app) == 0  # closed once only
+    # The conversation is over: text is not taken as an answer, /add starts afresh.
+    assert await sam.send("Jane Doe") == []
+    replies = await sam.send("/add")
+    assert step_of(replies[-1]) == "name"
+
+
+async def test_a_form_touched_recently_is_not_expired(bot: Bot) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "path")
+    bot.clock.advance(minutes=50)
+    await answer(sam, "path")  # touching the form resets its idle time
+    bot.clock.advance(minutes=50)
+    assert await sweep(bot.app) == 0
+    assert step_of(prompt(sam)) == "ref"
+
+
+async def test_expiry_is_noticed_on_the_next_update_too(bot: Bot, db: Database) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "spec")
+    bot.clock.advance(hours=2)  # no sweep ran (say the job queue was busy)
+    replies = await sam.press("110 Trauma & Ortho")
+    assert "closed after 60 minutes without activity" in replies[-1].text
+    assert "add" not in await stored_user_data(db, SAM)
+    assert await conversation_rows(db, "add") == []
+
+
+async def test_form_abandoned_before_a_restart_expires_at_start_up(db: Database) -> None:
+    api = OfflineBotAPI()
+    first = await harness.make_bot(db, api=api, setup=add.register)
+    sam = await linked(first)
+    await fill_to(sam, "ref")
+    await harness.close_bot(first)
+    assert await conversation_rows(db, "add") != []
+
+    # Back the next day: start-up closes the form and says so.
+    second = await harness.make_bot(
+        db, api=api, today=TODAY + timedelta(days=1), setup=add.register
+    )
+    try:
+        sam = second.user(SAM)
+        assert "closed after 60 minutes without activity" in sam.last.text
+        assert await conversation_rows(db, "add") == []
+        assert "add" not in await stored_user_data(db, SAM)
+        assert await sam.send("3 Feb 2025") == []  # not taken as the referral date
+    finally:
+        await harness.close_bot(second)
+
+
+async def test_form_survives_a_restart_within_the_idle_time(db: Database) -> None:
+    api = OfflineBotAPI()
+    first = await harness.make_bot(db, api=api, setup=add.register)
+    sam = await linked(first)
+    await fill_to(sam, "ref")
+    await harness.close_bot(first)
+    second = await harness.make_bot(db, api=api, setup=add.register)
+    try:
+        sam = second.user(SAM)
+        assert "closed after" not in sam.last.text
+        replies = await sam.send("3 Feb 2025")
+        assert step_of(replies[-1]) == "start"
+    finally:
+        await harness.close_bot(second)
+
+
+async def test_another_command_puts_the_form_on_hold_and_add_resumes_it(
+    bot: Bot, db: Database
+) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "path")
+    live = prompt(sam)
+    replies = await sam.send("/help")
+    assert replies[0].text == (
+        "⏸ Your /add form is on hold (Step 4 of 9 · Pathway). Send /add to carry on."
+    )
+    assert "/add: add a patient" in replies[-1].text  # /help still answered
+    assert live.buttons == []
+    assert await conversation_rows(db, "add") == []  # no step waits for text any more
+    assert await sam.send("18 weeks") == []  # so text goes nowhere near the form
+    assert "add" in await stored_user_data(db, SAM)  # but the answers are kept
+
+    replies = await sam.send("/add")
+    assert replies[-1].text.startswith(
+        "You have an unfinished /add form (Step 4 of 9 · Pathway), last touched just now."
+    )
+    assert replies[-1].button_labels == ["▶️ Carry on", "🔄 Start again", "✖ Cancel"]
+    replies = await sam.press("▶️ Carry on")
+    assert step_of(replies[-1]) == "path"
+    await sam.press("« Back")
+    assert "Currently: Trauma and Orthopaedics" in prompt(sam).text
+
+
+async def test_a_menu_button_puts_the_form_on_hold(bot: Bot) -> None:
+    sam = await linked(bot)
+    menu = await sam.send("/menu")
+    await sam.press("➕ Add patient", message=menu[0])
+    await sam.send("Jane Doe")
+    replies = await sam.press("❓ Help", message=menu[0])
+    assert replies[0].text.startswith("⏸ Your /add form is on hold (Step 2 of 9 · NHS number)")
+    replies = await sam.press("➕ Add patient", message=menu[0])
+    replies = await sam.press("🔄 Start again")
+    assert step_of(replies[-1]) == "name"
+    assert "Currently" not in replies[-1].text
+
+
+async def test_cancel_discards_a_form_on_hold(bot: Bot, db: Database) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "ref")
+    await sam.send("/menu")
+    replies = await sam.send("/cancel")
+    assert replies[-1].text == "Discarded your unfinished /add form. Nothing was saved."
+    assert "add" not in await stored_user_data(db, SAM)
+    replies = await sam.send("/add")
+    assert step_of(replies[-1]) == "name"
+
+
+async def test_a_form_on_hold_still_expires(bot: Bot, db: Database) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "ref")
+    await sam.send("/help")
+    bot.clock.advance(hours=1)
+    assert await sweep(bot.app) == 1
+    assert "closed after 60 minutes" in sam.last.text
+    assert "add" not in await stored_user_data(db, SAM)
+
+
+async def test_idle_time_is_an_operator_setting(db: Database) -> None:
+    settings = harness.test_settings(form_idle_minutes=15)
+    instance = await harness.make_bot(db, settings=settings, setup=add.register)
+    try:
+        sam = await linked(instance)
+        await fill_to(sam, "nhs")
+        instance.clock.advance(minutes=15)
+        assert await sweep(instance.app) == 1
+        assert "after 15 minutes without activity" in sam.last.text
+    finally:
+        await harness.close_bot(instance)
