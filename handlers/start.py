@@ -141,28 +141,34 @@ async def start(update: Update, context: BotContext) -> object:
             student = await current_student(update, context)
     if student is not None:
         _clear(context)
+        lines = []
         if invite is not None:
-            await _report_join(update, context, await join_cohort(services, student.email, invite))
+            lines.append(_join_text(await join_cohort(services, student.email, invite)))
         name = esc(student.first_name or "there")
-        await _say(update, context, text.WELCOME_BACK.format(name=name), main_menu_keyboard())
+        lines.append(text.WELCOME_BACK.format(name=name))
+        await _say(update, context, "\n\n".join(lines), main_menu_keyboard())
         return END
 
+    lines = []
     if invite is not None:
         cohort = await services.cohorts.find_by_code(invite)
         if cohort is None:
             _data(context).pop(K_INVITE, None)
-            await _say(update, context, text.INVITE_INVALID)
+            lines.append(text.INVITE_INVALID)
         else:
             _data(context)[K_INVITE] = invite
-            await _say(update, context, text.INVITE_AFTER_LINK.format(cohort=esc(cohort.name)))
+            lines.append(text.INVITE_AFTER_LINK.format(cohort=esc(cohort.name)))
 
     email = _data(context).get(K_EMAIL)
     if email and await Identity(services).waiting_for(_user_id(update), email):
-        await _say(update, context, text.RESUME_CODE.format(email=esc(email)), code_keyboard())
+        lines.append(text.RESUME_CODE.format(email=esc(email)))
+        await _say(update, context, "\n\n".join(lines), code_keyboard())
         return CODE
     user = update.effective_user
     name = esc(user.first_name if user and user.first_name else "there")
-    await _say(update, context, text.INTRO.format(name=name) + "\n\n" + text.ASK_EMAIL)
+    lines[:0] = [text.INTRO.format(name=name)]
+    lines.append(text.ASK_EMAIL)
+    await _say(update, context, "\n\n".join(lines))
     return EMAIL
 
 
@@ -335,31 +341,30 @@ async def _linked(update: Update, context: BotContext, outcome: CheckOutcome) ->
             )
         except TelegramError as exc:
             log.info("Could not tell the previous chat about a re-link (%s)", type(exc).__name__)
-    lines = [text.LINKED.format(email=esc(link.email))]
+    linked = text.LINKED.format(email=esc(link.email))
     if link.previous_email:
-        lines.append(text.LINKED_SWITCHED.format(old=esc(link.previous_email)))
-    await _say(update, context, "\n".join(lines))
+        linked += "\n" + text.LINKED_SWITCHED.format(old=esc(link.previous_email))
+    lines = [linked]
     invite = _data(context).get(K_INVITE)
     _clear(context)
     if invite:
-        await _report_join(update, context, await join_cohort(context.services, link.email, invite))
+        lines.append(_join_text(await join_cohort(context.services, link.email, invite)))
     student = await current_student(update, context)
     name = esc(student.first_name if student and student.first_name else "there")
-    await _say(update, context, text.WELCOME_BACK.format(name=name), main_menu_keyboard())
+    lines.append(text.FIRST_MENU.format(name=name))
+    await _say(update, context, "\n\n".join(lines), main_menu_keyboard())
 
 
-async def _report_join(update: Update, context: BotContext, result: JoinResult) -> None:
+def _join_text(result: JoinResult) -> str:
     cohort = result.cohort
     if result.status == "invalid" or cohort is None:
-        await _say(update, context, text.INVITE_INVALID)
-        return
+        return text.INVITE_INVALID
     names = {"cohort": esc(cohort.name), "tutor": esc(cohort.tutor_email)}
     if result.status == "own_cohort":
-        await _say(update, context, text.INVITE_OWN_COHORT.format(**names))
-    elif result.status == "already_member":
-        await _say(update, context, text.ALREADY_MEMBER.format(**names))
-    else:
-        await _say(update, context, text.JOINED.format(**names))
+        return text.INVITE_OWN_COHORT.format(**names)
+    if result.status == "already_member":
+        return text.ALREADY_MEMBER.format(**names)
+    return text.JOINED.format(**names)
 
 
 # --- leaving --------------------------------------------------------------------------------

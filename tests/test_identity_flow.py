@@ -69,16 +69,18 @@ async def test_unlinked_start_explains_then_links_with_the_code(
     assert "[console verifier] code for s***@uni.ac.uk: " in out.getvalue()
 
     replies = await sam.send(console_code(out))
-    texts = [r.text for r in replies]
-    assert any("✅ Linked! You're signed in as sam.jones@uni.ac.uk" in t for t in texts)
-    assert replies[-1].text == "👋 Welcome back, Sam! What would you like to do?"
+    assert [r.text for r in replies] == [
+        "✅ Linked! You're signed in as sam.jones@uni.ac.uk. Your PTL here is the same one you "
+        "see on the platform.\n\nWhat would you like to do first, Sam?"
+    ]
     assert "➕ Add patient" in replies[-1].button_labels
     link = await bot.services.links.active_for_user(1001)
     assert link is not None and link.email == EMAIL and link.chat_id == 1001
 
     # Linked: /start welcomes back by name with the menu, and /whoami says who.
     replies = await sam.send("/start")
-    assert replies == [sam.last] and "Welcome back, Sam" in sam.last.text
+    assert [r.text for r in replies] == ["👋 Welcome back, Sam! What would you like to do?"]
+    assert "➕ Add patient" in replies[0].button_labels
     assert "/whoami" not in sam.last.text
     replies = await sam.send("/whoami")
     assert re.fullmatch(

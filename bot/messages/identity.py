@@ -20,6 +20,7 @@ ASK_EMAIL = (
     "I'll email you a 6-digit code to prove it's yours."
 )
 WELCOME_BACK = "👋 Welcome back, {name}! What would you like to do?"
+FIRST_MENU = "What would you like to do first, {name}?"
 RESUME_CODE = (
     "You're part-way through linking: I asked for a code to be sent to <b>{email}</b>. "
     "Type the 6 digits here, or use the buttons."
