@@ -98,17 +98,30 @@ class Settings(BaseSettings):
     allowed_email_domains: str = Field(
         default="", description="Comma-separated allow-list of email domains; empty allows all."
     )
-    supabase_url: str | None = None
-    supabase_key: SecretStr | None = None
-    supabase_should_create_user: bool = False
-    smtp_host: str | None = None
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_from: str | None = None
+    supabase_url: str | None = Field(
+        default=None,
+        description="Supabase project URL (VERIFIER=supabase), https://<ref>.supabase.co",
+    )
+    supabase_key: SecretStr | None = Field(
+        default=None, description="Supabase anon/publishable key (VERIFIER=supabase)."
+    )
+    supabase_should_create_user: bool = Field(
+        default=False,
+        description="Let a code sign-in create a Supabase user for an unknown email.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP relay host (VERIFIER=smtp).")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="587 STARTTLS, 465 TLS.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (port 587), tls (465) or none (local relay)."
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP login, if the relay needs one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password / API key.")
+    smtp_from: str | None = Field(
+        default=None, description='Sender, e.g. "PTL trainer <noreply@example.ac.uk>".'
+    )
     otp_secret: SecretStr | None = Field(
-        default=None, description="Key for hashing one-time codes (SMTP verifier)."
+        default=None,
+        description="Key for hashing codes and emails; unset: a random key kept in the database.",
     )
 
     # --- Reminders and broadcasts -----------------------------------------------------------
