@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         default=40, ge=1, le=100, description="Telegram's concurrent webhook connections."
     )
     port: int = Field(default=8080, ge=0, le=65535, description="Port for webhook mode.")
+    telegram_rate_limit: bool = Field(
+        default=True,
+        description="Pace sends to Telegram's limits (about 30 messages/s overall). Leave on; "
+        "off only to measure the bot's own capacity against a local fake Bot API.",
+    )
 
     # --- Database -------------------------------------------------------------------------
     database_url: SecretStr | None = Field(

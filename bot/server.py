@@ -106,7 +106,7 @@ async def serve(
     server: WebhookServer | None = None
     try:
         services = build_services(settings, db)
-        app = build_application(services)
+        app = build_application(services, rate_limit=settings.telegram_rate_limit)
         if setup is not None:
             setup(app)
         if not await _initialize(app, stop):
