@@ -21,6 +21,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         menu,
         ptl,
         reminders,
+        settings,
         start,
         stats,
         validate,
@@ -39,4 +40,5 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     stats.register(app)
     validate.register(app)
     reminders.register(app)
+    settings.register(app)
     command_menu.register(app)  # after every handler: the menu lists what is handled

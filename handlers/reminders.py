@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -246,6 +247,10 @@ async def _deliver(
     await asyncio.gather(*(one(r) for r in recipients))
 
 
+# What handlers/card.py accepts after `card:` (and keeps callback data within 64 bytes).
+_CARD_ID = re.compile(r"[^:]{1,40}")
+
+
 def digest_markup(digest: Digest) -> tuple[str, InlineKeyboardMarkup]:
     """The digest text and its buttons: one per listed patient (opens the card), then PTL
     and settings."""
@@ -253,7 +258,7 @@ def digest_markup(digest: Digest) -> tuple[str, InlineKeyboardMarkup]:
     buttons = [
         InlineKeyboardButton(text.button_label(n, item), callback_data=f"card:{item.patient_id}")
         for n, item in enumerate(listed, start=1)
-        if len(f"card:{item.patient_id}".encode()) <= 64
+        if _CARD_ID.fullmatch(item.patient_id)
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append(

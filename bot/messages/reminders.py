@@ -126,13 +126,13 @@ def _next_steps(section: str, items: Sequence[DigestItem]) -> list[str]:
 def _summary(digest: Digest) -> str:
     parts = []
     if digest.long_waits:
-        parts.append(f"<b>{len(digest.long_waits)}</b> 52+ week wait"
-                     + ("s" if len(digest.long_waits) != 1 else ""))  # fmt: skip
+        parts.append(f"52+ weeks: <b>{len(digest.long_waits)}</b>")
     if digest.breached:
-        parts.append(f"<b>{len(digest.breached)}</b> breached")
+        parts.append(f"breached: <b>{len(digest.breached)}</b>")
     if digest.due_soon:
-        parts.append(f"<b>{len(digest.due_soon)}</b> breaching within {_days(digest.window_days)}")
-    return " · ".join(parts)
+        parts.append(f"breaching within {_days(digest.window_days)}: <b>{len(digest.due_soon)}</b>")
+    summary = " · ".join(parts)
+    return summary[:1].upper() + summary[1:]
 
 
 def digest_text(digest: Digest, *, max_listed: int = MAX_LISTED) -> tuple[str, list[DigestItem]]:
