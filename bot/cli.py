@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.staff_cli import add_staff_parser
 
     add_staff_parser(sub)
+
+    from bot.reminders import add_reminders_parser
+
+    add_reminders_parser(sub)
     return parser
 
 
