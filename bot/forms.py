@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from bot.dates import ACCEPTED_FORMS, format_date, parse_date
 from bot.messages import forms as text
+from bot.messages import update as u
 from bot.nhs_number import format_nhs, generate_test_number, validate_for_training
 from bot.pathway import PATHWAY_TYPES, ClockState, canonical_pathway_type
 from bot.specialties import COMMON, by_code, lookup
@@ -37,6 +38,7 @@ __all__ = [
     "FieldContext",
     "Parsed",
     "clock_line",
+    "describe_change",
     "esc",
     "is_idle",
 ]
@@ -557,3 +559,100 @@ def is_idle(touched: dt.datetime | None, now: dt.datetime, idle: dt.timedelta) -
     if touched is None:
         return True
     return now - touched >= idle
+
+
+# ---------------------------------------------------------------------------
+# What an update does to a clock
+# ---------------------------------------------------------------------------
+
+
+def _same_clock(a: ClockState, b: ClockState) -> bool:
+    return (
+        a.status,
+        a.clock_start,
+        a.clock_stop,
+        a.breach_date,
+        a.days_waited,
+        a.clock_number,
+    ) == (
+        b.status,
+        b.clock_start,
+        b.clock_stop,
+        b.breach_date,
+        b.days_waited,
+        b.clock_number,
+    )
+
+
+def ignored_reason(state: ClockState | None, index: int | None) -> str | None:
+    """Why the event at `index` (in the engine's event list) changed nothing, if it didn't."""
+    if state is None or index is None:
+        return None
+    for ignored in state.ignored:
+        if ignored.index == index:
+            return ignored.reason
+    return None
+
+
+def describe_change(
+    before: ClockState | None, after: ClockState | None, *, new_event: int | None = None
+) -> list[str]:
+    """What an update does to the clock, in plain words (HTML, nothing user-typed).
+
+    `new_event` is the index, in the engine's event list for `after`, of an event being
+    recorded: an event the engine would ignore is explained instead ("the clock had already
+    stopped..."). Everything here is read off the engine's two ClockStates; nothing is
+    recomputed.
+    """
+    reason = ignored_reason(after, new_event)
+    if reason is not None:
+        return [u.IGNORED.get(reason, u.UNCHANGED)]
+    if after is None:
+        return [u.NOW_NO_CLOCK] if before is not None else [u.UNCHANGED]
+    if before is None:
+        return [u.NOW_HAS_CLOCK.format(line=clock_line(after))]
+    lines: list[str] = []
+    days = _days(after.days_waited)
+    if after.clock_number > before.clock_number:
+        lines.append(
+            u.NEW_CLOCK.format(
+                date=format_date(after.clock_start),
+                code=after.rtt_code,
+                breach=format_date(after.breach_date),
+            )
+        )
+    elif before.running and after.status == "stopped":
+        phrase = u.STOP_PHRASES.get(after.ended_by or "", "stopped after {days}")
+        lines.append(u.STOPPED.format(phrase=phrase.format(days=days), verdict=verdict(after)))
+    elif before.running and after.status == "nullified":
+        lines.append(u.NULLIFIED.format(days=days))
+    elif before.running and after.status == "transferred":
+        lines.append(u.TRANSFERRED.format(days=days))
+    elif _same_clock(before, after):
+        if after.running and new_event is not None:
+            lines.append(
+                u.CONTINUES.format(waited=waited(after), breach=format_date(after.breach_date))
+            )
+        else:
+            lines.append(u.UNCHANGED)
+    else:
+        if before.clock_start != after.clock_start:
+            lines.append(
+                u.START_MOVED.format(
+                    old=format_date(before.clock_start), new=format_date(after.clock_start)
+                )
+            )
+        if before.breach_date != after.breach_date:
+            lines.append(
+                u.BREACH_MOVED.format(
+                    old=format_date(before.breach_date), new=format_date(after.breach_date)
+                )
+            )
+        if before.status != after.status:
+            lines.append(u.STATUS_MOVED.format(old=before.status_label, new=after.status_label))
+        if not lines:
+            lines.append(u.NOW_HAS_CLOCK.format(line=clock_line(after)))
+    newly = {i.index for i in after.ignored} - {i.index for i in before.ignored} - {new_event}
+    if newly:
+        lines.append(u.NEWLY_IGNORED.format(n=len(newly)))
+    return lines

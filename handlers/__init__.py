@@ -13,6 +13,7 @@ from telegram.ext import Application
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     from handlers import (
+        add,
         bin,
         card,
         errors,
@@ -24,6 +25,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         settings,
         start,
         stats,
+        update,
         validate,
     )
 
@@ -33,6 +35,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     start.register(app)
     menu.register(app)
     card.register(app)
+    add.register(app)
+    update.register(app)
     ptl.register(app)
     bin.register(app)
     find.register(app)

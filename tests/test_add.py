@@ -8,14 +8,12 @@ test_forms_fuzz.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
 from bot.nhs_number import is_valid
 from bot.offline import ChatUser
-from handlers import add
 from storage.db import Database
 from tests import harness
 from tests.forms_support import (
@@ -34,13 +32,6 @@ from tests.forms_support import (
     stored_user_data,
 )
 from tests.harness import Bot
-
-
-@pytest.fixture
-async def bot(db: Database) -> AsyncIterator[Bot]:
-    instance = await harness.make_bot(db, setup=add.register)
-    yield instance
-    await harness.close_bot(instance)
 
 
 async def test_happy_path_saves_one_row_and_shows_the_card(bot: Bot, db: Database) -> None:
@@ -378,7 +369,7 @@ async def test_a_button_after_the_form_closed_is_answered(bot: Bot) -> None:
 
 async def test_any_valid_nhs_number_when_the_operator_allows_it(db: Database) -> None:
     settings = harness.test_settings(allow_any_valid_nhs_number=True)
-    instance = await harness.make_bot(db, settings=settings, setup=add.register)
+    instance = await harness.make_bot(db, settings=settings)
     try:
         sam = await linked(instance)
         await fill_to(sam, "nhs")

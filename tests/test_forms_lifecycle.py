@@ -3,13 +3,9 @@ restart), putting a form on hold when the student starts something else, and res
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import pytest
-
 from bot.offline import OfflineBotAPI
-from handlers import add
 from handlers.forms import sweep
 from storage.db import Database
 from tests import harness
@@ -27,22 +23,15 @@ from tests.forms_support import (
 from tests.harness import TODAY, Bot
 
 
-@pytest.fixture
-async def bot(db: Database) -> AsyncIterator[Bot]:
-    instance = await harness.make_bot(db, setup=add.register)
-    yield instance
-    await harness.close_bot(instance)
-
-
 async def test_restart_mid_add_resumes_at_the_same_step(db: Database) -> None:
     api = OfflineBotAPI()  # Telegram keeps the chat across the restart; so does this
-    first = await harness.make_bot(db, api=api, setup=add.register)
+    first = await harness.make_bot(db, api=api)
     sam = await linked(first)
     await fill_to(sam, "start")
     live = prompt(sam)
     await harness.close_bot(first)
 
-    second = await harness.make_bot(db, api=api, setup=add.register)
+    second = await harness.make_bot(db, api=api)
     try:
         sam = second.user(SAM)
         # The prompt sent before the restart still works: same step, same answers.
@@ -106,16 +95,14 @@ async def test_expiry_is_noticed_on_the_next_update_too(bot: Bot, db: Database) 
 
 async def test_form_abandoned_before_a_restart_expires_at_start_up(db: Database) -> None:
     api = OfflineBotAPI()
-    first = await harness.make_bot(db, api=api, setup=add.register)
+    first = await harness.make_bot(db, api=api)
     sam = await linked(first)
     await fill_to(sam, "ref")
     await harness.close_bot(first)
     assert await conversation_rows(db, "add") != []
 
     # Back the next day: start-up closes the form and says so.
-    second = await harness.make_bot(
-        db, api=api, today=TODAY + timedelta(days=1), setup=add.register
-    )
+    second = await harness.make_bot(db, api=api, today=TODAY + timedelta(days=1))
     try:
         sam = second.user(SAM)
         assert "closed after 60 minutes without activity" in sam.last.text
@@ -128,11 +115,11 @@ async def test_form_abandoned_before_a_restart_expires_at_start_up(db: Database)
 
 async def test_form_survives_a_restart_within_the_idle_time(db: Database) -> None:
     api = OfflineBotAPI()
-    first = await harness.make_bot(db, api=api, setup=add.register)
+    first = await harness.make_bot(db, api=api)
     sam = await linked(first)
     await fill_to(sam, "ref")
     await harness.close_bot(first)
-    second = await harness.make_bot(db, api=api, setup=add.register)
+    second = await harness.make_bot(db, api=api)
     try:
         sam = second.user(SAM)
         assert "closed after" not in sam.last.text
@@ -205,7 +192,7 @@ async def test_a_form_on_hold_still_expires(bot: Bot, db: Database) -> None:
 
 async def test_idle_time_is_an_operator_setting(db: Database) -> None:
     settings = harness.test_settings(form_idle_minutes=15)
-    instance = await harness.make_bot(db, settings=settings, setup=add.register)
+    instance = await harness.make_bot(db, settings=settings)
     try:
         sam = await linked(instance)
         await fill_to(sam, "nhs")
