@@ -88,6 +88,9 @@ class AddForm(Form):
             allow_any_nhs=context.services.settings.allow_any_valid_nhs_number,
         )
 
+    def worth_keeping(self, draft: Draft) -> bool:
+        return bool(self.values(draft))
+
     def where(self, draft: Draft) -> str:
         step = self.current(draft)
         if step in FIELDS:

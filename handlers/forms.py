@@ -515,9 +515,16 @@ class Form:
         await self.end_conversation(chat_id, user.id)
         if draft.get("prompt"):
             await self.strip_buttons(context, chat_id, int(draft["prompt"]))
+        if not self.worth_keeping(draft):
+            self.drop(context)  # nothing answered yet: nothing to hold, nothing to say
+            return
         await context.bot.send_message(
             chat_id, text.ON_HOLD.format(command=self.command, where=self.where(draft))
         )
+
+    def worth_keeping(self, draft: Draft) -> bool:
+        """Has the student entered anything this form should hold on to?"""
+        return True
 
     def is_foreign(self, update: Update) -> bool:
         """Is this update the student starting something other than this form?"""

@@ -231,6 +231,9 @@ class UpdateForm(Form):
         return END
 
     # -- rendering -------------------------------------------------------------------------------
+    def worth_keeping(self, draft: Draft) -> bool:
+        return bool(draft.get("patient_id"))
+
     def where(self, draft: Draft) -> str:
         name = esc(draft.get("name") or "")
         return f"updating {name}" if name else "choosing a patient"

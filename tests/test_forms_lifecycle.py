@@ -201,3 +201,35 @@ async def test_idle_time_is_an_operator_setting(db: Database) -> None:
         assert "after 15 minutes without activity" in sam.last.text
     finally:
         await harness.close_bot(instance)
+
+
+async def test_a_form_with_nothing_entered_is_dropped_quietly(bot: Bot, db: Database) -> None:
+    sam = await linked(bot)
+    await sam.send("/add")
+    replies = await sam.send("/help")
+    assert len(replies) == 1 and "/add: add a patient" in replies[0].text
+    assert "add" not in await stored_user_data(db, SAM)
+    replies = await sam.send("/add")
+    assert step_of(replies[-1]) == "name"  # no "carry on?" question for an empty form
+
+
+async def test_update_form_expires_and_holds_like_add(bot: Bot, db: Database) -> None:
+    from tests.test_update import add_patient
+
+    sam = await linked(bot)
+    patient = await add_patient(bot)
+    await sam.send(f"/update {patient.patient_id}")
+    await sam.press("📝 Add a note")
+    replies = await sam.send("/menu")
+    assert replies[0].text == (
+        "⏸ Your /update form is on hold (updating Jane Doe). Send /update to carry on."
+    )
+    replies = await sam.send("/update")
+    assert replies[-1].text.startswith("You have an unfinished /update form (updating Jane Doe)")
+    replies = await sam.press("▶️ Carry on")
+    assert replies[-1].text.startswith("Add a note · Jane Doe")
+    bot.clock.advance(hours=1)
+    assert await sweep(bot.app) == 1
+    assert sam.last.text.startswith("⌛ Your unfinished /update form was closed after 60 minutes")
+    assert await conversation_rows(db, "update") == []
+    assert (await bot.services.patients.get(patient.user_email, patient.patient_id)).notes is None
