@@ -178,9 +178,7 @@ def _check_words(
             bad.append(ch)
     if bad:
         shown = " ".join(bad[:8])
-        return Parsed(
-            error=text.BAD_CHARS.format(what=what, allowed=esc(allowed), chars=esc(shown))
-        )
+        return Parsed(error=text.BAD_CHARS.format(what=what, allowed=allowed, chars=esc(shown)))
     if not any(unicodedata.category(ch)[0] == "L" for ch in value):
         return Parsed(error=text.NEEDS_LETTER.format(what=what))
     return Parsed(value)

@@ -103,7 +103,7 @@ BAD_CHARS = (
     "{what} can contain letters, numbers, spaces and {allowed}; not {chars}. Please type it again."
 )
 NAME_ALLOWED = "hyphens, apostrophes, full stops and brackets"
-LABEL_ALLOWED = "- ' . , & / ( )"
+LABEL_ALLOWED = "- ' . , &amp; / ( )"
 WHAT_NAME = "A name"
 WHAT_SPECIALTY = "A specialty"
 WHAT_NOTES = "Notes"
