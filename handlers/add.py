@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
-from bot.forms import FIELD_ORDER, FIELDS, FieldContext, Parsed, clock_line, esc
+from bot.forms import FIELD_ORDER, FIELDS, FieldContext, Parsed, clip, clock_line, esc
 from bot.messages import add as text
 from bot.messages import common
 from bot.messages import forms as form_text
@@ -113,7 +113,7 @@ class AddForm(Form):
         self, step: str, draft: Draft, update: Update, context: BotContext
     ) -> tuple[str, Keyboard]:
         if step == SUMMARY:
-            return self.render_summary(draft, context)
+            return await self.render_summary(draft, update, context)
         if step == EDIT:
             return self.render_edit()
         field = FIELDS[step]
@@ -135,7 +135,9 @@ class AddForm(Form):
         )
         return "\n".join(lines), keyboard
 
-    def render_summary(self, draft: Draft, context: BotContext) -> tuple[str, Keyboard]:
+    async def render_summary(
+        self, draft: Draft, update: Update, context: BotContext
+    ) -> tuple[str, Keyboard]:
         values = self.values(draft)
         lines = [text.SUMMARY_TITLE]
         for key in FIELD_ORDER:
@@ -145,9 +147,30 @@ class AddForm(Form):
                 shown = f"<b>{shown}</b>"
             lines.append(text.SUMMARY_LINE.format(label=text.SUMMARY_LABELS[key], value=shown))
         lines += ["", text.SUMMARY_CLOCK, clock_line(self.state(draft, context)), ""]
+        lines.extend(await self.duplicates(values.get("nhs_number"), update, context))
         lines.append(text.SUMMARY_HINT)
         keyboard = self.keyboard(extra=[[(text.SAVE, "save"), (text.EDIT, "edit")]])
         return "\n".join(lines), keyboard
+
+    async def duplicates(self, nhs: Any, update: Update, context: BotContext) -> list[str]:
+        """A warning when the student's PTL already has this NHS number: two rows for one
+        patient is the commonest PTL data-quality fault (it double-counts a wait)."""
+        if not nhs:
+            return []
+        student = await current_student(update, context)
+        if student is None:
+            return []
+        found = await context.services.patients.find(student.email, str(nhs), limit=3)
+        same = [p for p in found if p.nhs_number == nhs]
+        if not same:
+            return []
+        first = same[0]
+        return [
+            text.DUPLICATE_NHS.format(
+                name=esc(clip(first.patient_name or "", 40)), patient_id=esc(first.patient_id)
+            ),
+            "",
+        ]
 
     def render_edit(self) -> tuple[str, Keyboard]:
         pairs = [(text.SUMMARY_LABELS[k], f"f:{k}") for k in FIELD_ORDER]

@@ -397,3 +397,22 @@ def test_step_titles_match_the_fields() -> None:
 
     for key, title in TITLES.items():
         assert FIELDS[key].title.startswith(title)
+
+
+async def test_summary_warns_about_a_duplicate_nhs_number(bot: Bot) -> None:
+    sam = await linked(bot)
+    await fill_to(sam, "nhs")
+    await sam.send("999 000 0018")
+    for step in STEPS[2:]:
+        await answer(sam, step)
+    assert "already has" not in prompt(sam).text
+    await sam.press("✅ Save")
+    (first,) = await patients(bot)
+    await fill_to(sam, "nhs")
+    await sam.send("9990000018")
+    for step in STEPS[2:]:
+        await answer(sam, step)
+    assert (
+        f"Your PTL already has Jane Doe (ID {first.patient_id}) with this NHS number"
+        in prompt(sam).text
+    )

@@ -17,6 +17,10 @@ SUMMARY_LABELS = {
     "cons": "Consultant",
     "notes": "Notes",
 }
+DUPLICATE_NHS = (
+    "⚠️ Your PTL already has {name} (ID <code>{patient_id}</code>) with this NHS number. "
+    "If it's the same patient, update that record instead of adding a second one."
+)
 SAVE = "✅ Save"
 EDIT = "✏️ Edit a field"
 EDIT_TITLE = "<b>Edit a field</b>\nWhich detail would you like to change?"
