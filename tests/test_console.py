@@ -123,12 +123,56 @@ def test_console_links_and_uses_the_ptl(console: ConsoleProcess, tmp_path: Path)
     console.expect(r"\[1\] ➕ Add patient")
     console.send("/ptl")
     console.expect(r"Your PTL is empty")
-    console.send("/find smith")
-    console.expect(r"No patient on your PTL matches")
-    console.send("/stats")
-    console.expect(r"your PTL is empty")
     console.send("/bin")
     console.expect(r"Your bin is empty")
+
+    # Add a patient through the real /add conversation, pressing buttons by label or number.
+    console.send("/add")
+    console.expect(r"Step 1 of 9")
+    for answer, next_prompt in (
+        ("Jane O'Doe", r"Step 2 of 9"),
+        ("🎲 Use a test number", r"Step 3 of 9"),
+        ("110 Trauma & Ortho", r"Step 4 of 9"),
+        ("18-week RTT", r"Step 5 of 9"),
+        ("3 Feb 2025", r"Step 6 of 9"),
+        ("1", r"Step 7 of 9"),  # [1] Same as referral (3 Feb 2025)
+        ("Routine", r"Step 8 of 9"),
+        ("Ms A Patel", r"Step 9 of 9"),
+        ("Skip »", r"Check and save"),
+    ):
+        console.send(answer)
+        console.expect(next_prompt)
+    console.send("✅ Save")
+    console.expect(r"Jane O'Doe")  # the card
+
+    console.send("/ptl")
+    console.expect(r"^1\. 🟢 Jane O'Doe · 4w · breach 10 Jun 2025 \(99d\)$")
+    console.send("1. 🟢 Jane O'Doe")  # tap the patient: the card, edited in place
+    console.expect(r"4 weeks waited \(28 days\)")
+    console.send("/find jane")
+    console.expect(r"ID PTL")
+
+    console.send("/export")
+    saved = Path(console.expect(r"\[document saved to (.+\.csv)\]").group(1))
+    data = saved.read_bytes()
+    assert saved.name == "ptl-2025-03-03.csv" and saved.is_relative_to(tmp_path)
+    assert data.startswith(b"\xef\xbb\xbf") and b"Jane O'Doe" in data
+    console.send("/stats")
+    console.expect(r"Patients: 1 \(1 waiting, 0 closed\)")
+    chart = Path(console.expect(r"\[photo saved to (.+)\]").group(1))
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    console.send("/validate")
+    console.expect(r"All 1 pathways follow the rules")
+
+    # Delete from the card, then Undo.
+    console.send("/find jane")
+    console.expect(r"\[\d+\] 🗑 Delete")
+    console.send("🗑 Delete")
+    console.expect(r"Delete Jane O'Doe\? It goes to the bin for 30 days")
+    console.send("🗑 Yes, delete")
+    console.expect(r"Jane O'Doe is in the bin")
+    console.send("↩️ Undo")
+    console.expect(r"Jane O'Doe is back on your PTL")
 
     # Another simulated user is a separate, unlinked Telegram account.
     console.send("@kim: /ptl")
