@@ -192,7 +192,7 @@ def next_send(prefs: Preferences, now: dt.datetime, done_today: bool) -> NextSen
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DigestItem:
     """One patient in a digest, with the engine's clock as at the digest's date."""
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -247,26 +246,13 @@ async def _deliver(
     await asyncio.gather(*(one(r) for r in recipients))
 
 
-# What handlers/card.py accepts after `card:` (and keeps callback data within 64 bytes).
-_CARD_ID = re.compile(r"[^:]{1,40}")
-
-
 def digest_markup(digest: Digest) -> tuple[str, InlineKeyboardMarkup]:
-    """The digest text and its buttons: one per listed patient (opens the card), then PTL
-    and settings."""
+    """The digest text and its buttons (see bot.messages.reminders.digest_buttons)."""
     body, listed = text.digest_text(digest)
-    buttons = [
-        InlineKeyboardButton(text.button_label(n, item), callback_data=f"card:{item.patient_id}")
-        for n, item in enumerate(listed, start=1)
-        if _CARD_ID.fullmatch(item.patient_id)
+    rows = [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+        for row in text.digest_buttons(listed)
     ]
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append(
-        [
-            InlineKeyboardButton(text.PTL_BUTTON, callback_data="menu:ptl"),
-            InlineKeyboardButton(text.SETTINGS_BUTTON, callback_data="set:menu"),
-        ]
-    )
     return body, InlineKeyboardMarkup(rows)
 
 

@@ -81,6 +81,17 @@ class ClockBackfill:
             )
         return day
 
+    async def _installed_on(self) -> dt.date | None:
+        """The day before sql/030 was applied. Before the first refresh, every row older than
+        that migration is marked (no `clock_inputs_until`) and every later row was computed
+        by the engine on or after that day, so only dated inputs after it can be stale."""
+        async with self.db.service() as conn:
+            day: dt.date | None = await conn.fetchval(
+                "select (min(applied_at) at time zone 'Europe/London')::date - 1"
+                " from ptl_bot.schema_migrations where filename like '030\\_%'"
+            )
+        return day
+
     async def dirty_count(self) -> int:
         async with self.db.service() as conn:
             count: int = await conn.fetchval(
@@ -106,7 +117,7 @@ class ClockBackfill:
         through = await self.refreshed_through()
         if through is None or through < today:
             # Anything with a dated input after the last refresh may have moved since.
-            since = through or dt.date.min
+            since = through or await self._installed_on() or dt.date.min
             checked, written = await self._time_pass(since, today, compute)
             report.time_checked, report.time_written = checked, written
             async with self.db.service() as conn:

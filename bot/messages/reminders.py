@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Sequence
 
 from bot.dates import format_date
@@ -194,6 +195,23 @@ def button_label(number: int, item: DigestItem) -> str:
 
 PTL_BUTTON = "📋 My PTL"
 SETTINGS_BUTTON = "⚙️ Reminder settings"
+
+# What handlers/card.py accepts after `card:` (and keeps callback data within 64 bytes).
+_CARD_ID = re.compile(r"[^:]{1,40}")
+
+
+def digest_buttons(listed: Sequence[DigestItem]) -> list[list[tuple[str, str]]]:
+    """Button rows as (label, callback data): one per listed patient, two to a row (each
+    opens the patient card), then the PTL and the reminder settings."""
+    buttons = [
+        (button_label(n, item), f"card:{item.patient_id}")
+        for n, item in enumerate(listed, start=1)
+        if _CARD_ID.fullmatch(item.patient_id)
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([(PTL_BUTTON, "menu:ptl"), (SETTINGS_BUTTON, "set:menu")])
+    return rows
+
 
 # ---------------------------------------------------------------------------------------
 # /settings
