@@ -245,10 +245,14 @@ class AddForm(Form):
             return await self.show(missing[0], draft, update, context, error=text.SAVE_INCOMPLETE)
         services = context.services
         today = services.clock.today()
-        patient_in = PatientIn(
-            **{FIELDS[k].column: values.get(FIELDS[k].column) for k in FIELD_ORDER},
-            events=[],
-            **stored_clock_fields(values["pathway_type"], values["clock_start_date"], [], today),
+        patient_in = PatientIn.model_validate(
+            {
+                **{FIELDS[k].column: values.get(FIELDS[k].column) for k in FIELD_ORDER},
+                "events": [],
+                **stored_clock_fields(
+                    values["pathway_type"], values["clock_start_date"], [], today
+                ),
+            }
         )
         patient = await services.patients.add(student.email, patient_in)
         saved = text.SAVED.format(

@@ -29,7 +29,7 @@ import contextlib
 import datetime as dt
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
 
 from telegram import (
@@ -72,7 +72,7 @@ FORMS_KEY = "forms"
 
 Draft = dict[str, Any]
 Keyboard = InlineKeyboardMarkup
-Callback = Callable[[Update, BotContext], Awaitable[object]]
+Callback = Callable[[Update, BotContext], Coroutine[Any, Any, object]]
 
 
 class FormSignal(Update):
@@ -275,7 +275,8 @@ class Form:
         context: BotContext,
     ) -> None:
         query = update.callback_query
-        chat_id = int(draft.get("chat") or getattr(update.effective_chat, "id", 0))
+        chat = draft.get("chat") or (update.effective_chat.id if update.effective_chat else 0)
+        chat_id = int(chat)
         prompt = draft.get("prompt")
         if query is not None and query.message is not None and query.message.message_id == prompt:
             try:

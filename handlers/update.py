@@ -605,7 +605,8 @@ class UpdateForm(Form):
         if not parsed.ok:
             return await self.show(NOTE, draft, update, context, error=parsed.error or "")
         stamp = f"[{format_date(context.services.clock.today())}] {parsed.value}"
-        notes = f"{patient.notes.rstrip()}\n{stamp}" if (patient.notes or "").strip() else stamp
+        old = (patient.notes or "").rstrip()
+        notes = f"{old}\n{stamp}" if old.strip() else stamp
         if len(notes) > NOTES_TOTAL_LIMIT:
             error = text.NOTES_FULL.format(n=len(notes), limit=NOTES_TOTAL_LIMIT)
             return await self.show(NOTE, draft, update, context, error=error)
