@@ -233,3 +233,40 @@ async def test_update_form_expires_and_holds_like_add(bot: Bot, db: Database) ->
     assert sam.last.text.startswith("⌛ Your unfinished /update form was closed after 60 minutes")
     assert await conversation_rows(db, "update") == []
     assert (await bot.services.patients.get(patient.user_email, patient.patient_id)).notes is None
+
+
+async def test_two_replicas_share_a_form_and_the_sweep_reads_the_database(
+    db: Database,
+) -> None:
+    """Webhook replicas behind a load balancer: steps of one form land on either replica,
+    and a replica whose memory is stale never expires a form the other one just served."""
+    from bot.offline import ChatUser
+
+    api = OfflineBotAPI()
+    a = await harness.make_bot(db, api=api)
+    b = await harness.make_bot(db, api=api)
+    try:
+        await linked(a)
+        on_a, on_b = ChatUser(a.app, api, SAM), ChatUser(b.app, api, SAM)
+        await on_a.send("/add")
+        await on_b.send("Jane Doe")  # step 1 answered on replica B
+        assert step_of(prompt(on_a)) == "nhs"
+        await on_a.press("🎲 Use a test number")  # step 2 on replica A
+        for clock in (a.clock, b.clock):
+            clock.advance(minutes=50)
+        await on_a.press("110 Trauma & Ortho")  # touched at +50 min, on A only
+        for clock in (a.clock, b.clock):
+            clock.advance(minutes=20)
+        # B last saw the form at +0 min; the database says +50: not idle.
+        assert await sweep(b.app) == 0
+        replies = await on_b.press("18-week RTT")
+        assert step_of(replies[-1]) == "ref"
+        for clock in (a.clock, b.clock):
+            clock.advance(minutes=61)
+        assert await sweep(b.app) == 1
+        assert await sweep(a.app) == 0  # closed once, whichever replica swept
+        assert "closed after 60 minutes" in on_a.last.text
+        assert await conversation_rows(db, "add") == []
+    finally:
+        await harness.close_bot(a)
+        await harness.close_bot(b)
