@@ -134,6 +134,13 @@ class Settings(BaseSettings):
     reminder_default_window_days: int = Field(default=7, ge=1, le=60)
     reminder_weekdays_only: bool = True
     reminder_send_empty: bool = False
+    reminder_messages_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        le=30,
+        description="Breach reminder sends per second (Telegram allows a bot about 30 "
+        "messages a second; the rest is left for answering students).",
+    )
     broadcast_messages_per_second: float = Field(default=30.0, gt=0, le=1000)
 
     # --- Logging --------------------------------------------------------------------------

@@ -50,10 +50,10 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 class DeliveryPolicy:
     """How hard to try and how fast to go. Tests swap `sleep` to observe waits instantly."""
 
-    messages_per_second: float = 20.0  # below Telegram's ~30/s so chats stay responsive
+    messages_per_second: float = 20.0  # REMINDER_MESSAGES_PER_SECOND
     concurrency: int = 8  # sends in flight at once: hides per-request latency
-    max_attempts: int = 5
-    backoff_base: float = 1.0  # seconds; doubles per failed attempt
+    max_attempts: int = 6  # with the backoff below: about a minute of trying
+    backoff_base: float = 2.0  # seconds; doubles per failed attempt
     backoff_cap: float = 60.0
     max_retry_after: float = 300.0  # a longer flood wait is recorded as failed, not slept
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
@@ -81,7 +81,8 @@ class RunReport:
 def policy(app: AnyApp) -> DeliveryPolicy:
     found = app.bot_data.get(_POLICY_KEY)
     if not isinstance(found, DeliveryPolicy):
-        found = DeliveryPolicy()
+        rate = _services(app).settings.reminder_messages_per_second
+        found = DeliveryPolicy(messages_per_second=rate)
         app.bot_data[_POLICY_KEY] = found
     return found
 
@@ -243,7 +244,12 @@ async def _deliver(
             outcome = await send_digest(app, reminders, rules, recipient, digest, pacer)
         report.add(outcome)
 
-    await asyncio.gather(*(one(r) for r in recipients))
+    # Every send is awaited to the end (a database error for one student must not leave
+    # others running unwatched after the run has released its lock).
+    for result in await asyncio.gather(*(one(r) for r in recipients), return_exceptions=True):
+        if isinstance(result, Exception):
+            log.error("Reminder delivery failed for one student", exc_info=result)
+            report.add("uncertain")
 
 
 def digest_markup(digest: Digest) -> tuple[str, InlineKeyboardMarkup]:

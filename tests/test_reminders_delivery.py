@@ -202,7 +202,8 @@ async def test_blocked_student_is_marked_inactive_until_they_link_again(bot: har
     await run_reminders(bot.app)
     assert len(bot.api.calls_to("sendMessage")) == calls_before  # no attempt at all
 
-    await bot.services.links.link(501, 501, email, "Student501")  # /start and verify again
+    await bot.user(501).send("/start")  # unblocked the bot: /start restores the link
+    assert await bot.services.links.active_for_user(501) is not None
     at(bot, MONDAY + dt.timedelta(days=2), 9, 0)
     assert (await run_reminders(bot.app)).sent == 1
     assert len(digests(bot.api, 501)) == 1
