@@ -124,6 +124,7 @@ async def settings_view(
         sent_today=entry is not None and entry.status == "sent",
         send_empty=service.settings.reminder_send_empty,
         saved=saved,
+        zone=service.clock.tz.key,
     )
     return body, main_keyboard(prefs.muted)
 
@@ -193,7 +194,8 @@ async def on_button(update: Update, context: BotContext, student: Student) -> in
 
     if action == "time":
         await query.answer()
-        await _show(update, context, text.TIME_PROMPT, time_keyboard(prefs.send_time), edit=True)
+        prompt = text.TIME_PROMPT.format(zone=text.zone_label(service.clock.tz.key))
+        await _show(update, context, prompt, time_keyboard(prefs.send_time), edit=True)
         _remember(update, context)
         return TYPING_TIME
     if action == "days":

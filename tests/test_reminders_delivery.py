@@ -110,6 +110,9 @@ async def test_digest_at_the_chosen_time_with_the_right_patients(bot: harness.Bo
     card_data = [b.callback_data for row in message.buttons for b in row]
     assert f"card:{breached}" in card_data and f"card:{soon}" in card_data
     assert await log_status(bot, email, today) == "sent"
+    # A patient's button opens their card (handlers/card.py).
+    opened = await bot.user(101).press("🔴 1. Ada Breached", message=message)
+    assert any("Ada Breached" in m.text and m.message_id != message.message_id for m in opened)
 
     # Later ticks the same day send nothing more.
     for minute in (31, 45):

@@ -23,7 +23,7 @@ async def test_settings_shows_defaults_and_the_next_reminder(bot: harness.Bot) -
     u = bot.user(2001)
     await u.send("/settings")
     shown = u.last.text
-    assert "Time: 08:30 (default)" in shown and "Weekdays (Mon–Fri)" in shown
+    assert "Time: 08:30 UK time (default)" in shown and "Weekdays (Mon–Fri)" in shown
     assert "breaching within 7 days" in shown and "Status: 🔔 On" in shown
     assert "Next reminder: Mon 3 Mar 2025 at 08:30" in shown
     assert u.last.button_labels == ["⏰ Time", "📅 Days", "🔭 Window", "🔕 Mute",
@@ -101,7 +101,7 @@ async def test_days_window_mute_unmute_and_defaults(bot: harness.Bot) -> None:
     assert "Reminders are back on." in u.last.text
     await u.press("↩️ Use defaults")
     assert await prefs_of(bot, 2301) == (None, None, None, False)
-    assert "Time: 08:30 (default)" in u.last.text
+    assert "Time: 08:30 UK time (default)" in u.last.text
     await u.press("✅ Done")
     assert "Reminder settings saved." in u.last.text and u.last.buttons == []
     assert D_FRIDAY.weekday() == 4

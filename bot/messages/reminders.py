@@ -242,6 +242,7 @@ def settings_text(
     sent_today: bool = False,
     send_empty: bool = False,
     saved: str | None = None,
+    zone: str = "Europe/London",
 ) -> str:
     default = " <i>(default)</i>"
     lines = []
@@ -249,7 +250,8 @@ def settings_text(
         lines += [f"✅ {saved}", ""]
     lines += [
         "⏰ <b>Breach reminders</b>",
-        f"Time: <b>{_hhmm(prefs.send_time)}</b>{'' if prefs.custom_time else default} (UK time)",
+        f"Time: <b>{_hhmm(prefs.send_time)}</b> {zone_label(zone)}"
+        f"{'' if prefs.custom_time else default}",
         f"Days: <b>{DAYS_LABEL[prefs.days]}</b>{'' if prefs.custom_days else default}",
         f"Window: breaching within <b>{_days(prefs.window_days)}</b>"
         f"{'' if prefs.custom_window else default}",
@@ -265,6 +267,11 @@ def settings_text(
     return "\n".join(lines)
 
 
+def zone_label(zone: str) -> str:
+    """How the send time's zone is named: "UK time" for the default Europe/London."""
+    return "UK time" if zone == "Europe/London" else f"{html.escape(zone)} time"
+
+
 BTN_TIME = "⏰ Time"
 BTN_DAYS = "📅 Days"
 BTN_WINDOW = "🔭 Window"
@@ -275,7 +282,7 @@ BTN_DONE = "✅ Done"
 BTN_BACK = "« Back"
 
 TIME_PROMPT = (
-    "⏰ <b>Reminder time</b> (UK time)\n"
+    "⏰ <b>Reminder time</b> ({zone})\n"
     "Pick a time, or type one, e.g. <code>07:45</code> or <code>6pm</code>."
 )
 TIME_INVALID = (
