@@ -72,3 +72,20 @@ async def test_find_bad_input_is_answered(bot: Bot) -> None:
     assert "longer than any name" in reply.text
     reply = (await sam.send("/find <b>"))[0]
     assert "matches “<b>”" in reply.text  # escaped, shown as typed
+
+
+async def test_find_and_a_form_never_both_answer_one_message(bot: Bot) -> None:
+    await _sample(bot)
+    sam = bot.user(901)
+    # Mid-/add, /find puts the form on hold; the next text is the search, not a form answer.
+    await sam.send("/add")
+    await sam.send("/find")
+    replies = await sam.send("smithers")
+    assert [r.text for r in replies if "Step " in r.text] == []
+    assert any("Bob Smithers" in r.text for r in replies)
+    # Waiting for a search, /add starts the form; the next text answers the form only.
+    await sam.send("/find")
+    await sam.send("/add")
+    replies = await sam.send("Ann Other")
+    assert not any("match" in r.text for r in replies)
+    assert any("Step 2 of 9" in r.text for r in replies)

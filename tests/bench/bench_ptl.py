@@ -316,7 +316,7 @@ async def main(students: int, rounds: int, in_flight: int, direct: bool) -> None
     if not direct:
         for name, values in latency.items():
             if values:
-                print(line(f"  latency incl. queue: {name.split(' ')[0]}", values))
+                print(line(f"  latency incl. queue: {name[:12]}", values))
     one_rtt = statistics.median(rtt)
     for floor_name in ("floor (no-op handler)", "floor (no-op, replies ok)"):
         goal = 2 * statistics.median(results[floor_name]) + one_rtt
