@@ -330,6 +330,19 @@ async def main(students: int, rounds: int, in_flight: int, direct: bool) -> None
                     f" p99 {p99:.2f} vs 50 -> {'met' if p99 < 50 else 'NOT met'}"
                 )
 
+    # The /stats chart: render time (it runs in a worker thread, off the event loop).
+    from bot import charts
+
+    charts.warm_up()
+    for n in (PATIENTS, 1000):
+        waits = [(i * 7 % 60, ("on_track", "at_risk", "breached")[i % 3]) for i in range(n)]
+        times = []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            png = charts.wait_distribution_png(waits)
+            times.append((time.perf_counter() - t0) * 1000)
+        print(line(f"chart render, {n} patients", times) + f"  ({len(png) // 1024} KB PNG)")
+
     # Memory with many conversations in flight.
     gc.collect()
     before = rss_mb()
