@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 JOB_NAME = "reminders:tick"
 STARTUP_JOB_NAME = "reminders:startup"
 _LOCK_KEY = "reminders:lock"
+LEASE_NAME = "reminders"
+LEASE_SECONDS = 120.0  # renewed before every chunk (a chunk is about a minute of sending)
 _POLICY_KEY = "reminders:policy"
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
@@ -126,10 +128,14 @@ async def _on_startup(app: AnyApp) -> None:
     schedule(app)
 
 
-async def run_reminders(app: AnyApp) -> RunReport:
+async def run_reminders(app: AnyApp, *, exclusive: bool = True) -> RunReport:
     """One pass: refresh stored clocks, recover stale claims, then claim, compose and send
-    for everyone due now, in chunks, until nobody is due. Never runs twice at once in one
-    process (a second call returns `skipped`); other processes are kept apart by the claims."""
+    for everyone due now, in chunks, until nobody is due.
+
+    One run at a time: within a process an asyncio lock, across processes (replicas) a lease
+    row, so Telegram's per-bot rate limit is shared by one pacer; a second caller returns
+    `skipped` (the running pass picks up everyone who becomes due meanwhile). The claims make
+    duplicates impossible even without the lease (`exclusive=False`, used by the tests)."""
     lock = app.bot_data.get(_LOCK_KEY)
     if not isinstance(lock, asyncio.Lock):
         lock = asyncio.Lock()
@@ -137,10 +143,23 @@ async def run_reminders(app: AnyApp) -> RunReport:
     if lock.locked():
         return RunReport(skipped=True)
     async with lock:
-        return await _run(app)
+        reminders = reminder_service(_services(app))
+        if not exclusive:
+            return await _run(app, renew=None)
+        repo, runner = reminders.repo, reminders.runner
+
+        async def renew() -> bool:
+            return await repo.take_lease(LEASE_NAME, runner, LEASE_SECONDS)
+
+        if not await renew():
+            return RunReport(skipped=True)
+        try:
+            return await _run(app, renew=renew)
+        finally:
+            await repo.release_lease(LEASE_NAME, runner)
 
 
-async def _run(app: AnyApp) -> RunReport:
+async def _run(app: AnyApp, *, renew: Callable[[], Awaitable[bool]] | None) -> RunReport:
     services = _services(app)
     reminders = reminder_service(services)
     rules = policy(app)
@@ -171,6 +190,9 @@ async def _run(app: AnyApp) -> RunReport:
     # stale to another instance.
     chunk = max(10, min(500, int(rules.messages_per_second * 60)))
     while True:
+        if renew is not None and not await renew():
+            log.warning("Reminder lease lost to another runner; it carries on from here")
+            break
         now = services.clock.now()
         due = await reminders.due_now(limit=chunk)
         if not due:

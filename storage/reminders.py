@@ -226,6 +226,30 @@ class ReminderRepository:
             result.append(CandidateRow(*r))
         return result
 
+    # -- one runner at a time ------------------------------------------------------------
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take (or renew) the named lease for `seconds`; False while another holder's
+        lease is still running. Database time, so every host agrees on expiry."""
+        async with self.db.service() as conn:
+            got = await conn.fetchval(
+                "insert into ptl_bot.job_leases as l (name, holder, expires_at)"
+                " values ($1, $2, now() + make_interval(secs => $3))"
+                " on conflict (name) do update"
+                " set holder = excluded.holder, expires_at = excluded.expires_at"
+                " where l.expires_at < now() or l.holder = excluded.holder"
+                " returning holder",
+                name,
+                holder,
+                seconds,
+            )
+        return got is not None
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        async with self.db.service() as conn:
+            await conn.execute(
+                "delete from ptl_bot.job_leases where name = $1 and holder = $2", name, holder
+            )
+
     # -- the claim-before-send log -----------------------------------------------------
     async def claim(
         self,

@@ -299,10 +299,21 @@ async def test_two_instances_on_one_database_send_each_digest_once(db: Database)
         for b in (one, two):
             at(b, MONDAY, 8, 30)
             policy(b.app).messages_per_second = 500
-        r1, r2 = await asyncio.gather(run_reminders(one.app), run_reminders(two.app))
-        assert r1.sent + r2.sent == len(uids)
+        # Without the lease, both run at once and only the claims keep them apart.
+        r1, r2 = await asyncio.gather(
+            run_reminders(one.app, exclusive=False), run_reminders(two.app, exclusive=False)
+        )
+        assert r1.sent + r2.sent == len(uids) == r1.claimed + r2.claimed
         for uid in uids:
             assert len(digests(one.api, uid)) + len(digests(two.api, uid)) == 1
+        # With the lease (the default), one runs and the other stands aside.
+        for b in (one, two):
+            at(b, MONDAY + dt.timedelta(days=1), 8, 30)
+        r1, r2 = await asyncio.gather(run_reminders(one.app), run_reminders(two.app))
+        assert sorted([r1.skipped, r2.skipped]) == [False, True]
+        assert r1.sent + r2.sent == len(uids)
+        for uid in uids:
+            assert len(digests(one.api, uid)) + len(digests(two.api, uid)) == 2
     finally:
         await harness.close_bot(one)
         await harness.close_bot(two)
