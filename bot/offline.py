@@ -389,18 +389,30 @@ class OfflineBotAPI(BaseRequest):
     def _api_sendPoll(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         options = params.get("options") or []
         labels = [o["text"] if isinstance(o, dict) else str(o) for o in options]
+        poll_id = str(next(self._poll_ids))
         poll = {
-            "id": str(next(self._poll_ids)),
+            "id": poll_id,
             "question": str(params.get("question", "")),
-            "options": [{"text": t, "voter_count": 0} for t in labels],
+            # Bot API 9.6: every option carries a persistent id (PTB 22.8 requires it).
+            "options": [
+                {"text": t, "voter_count": 0, "persistent_id": f"{poll_id}-{i}"}
+                for i, t in enumerate(labels)
+            ],
             "total_voter_count": 0,
             "is_closed": False,
             "is_anonymous": bool(params.get("is_anonymous", True)),
             "type": params.get("type", "regular"),
             "allows_multiple_answers": False,
+            # Bot API 9.6/10.0 fields PTB 22.8 requires; a quiz answer cannot be changed.
+            "allows_revoting": params.get("type") != "quiz",
+            "members_only": False,
         }
         if params.get("correct_option_id") is not None:
             poll["correct_option_id"] = int(params["correct_option_id"])
+        if params.get("correct_option_ids"):  # Bot API 9.6 form
+            ids = params["correct_option_ids"]
+            ids = json.loads(ids) if isinstance(ids, str) else ids
+            poll["correct_option_ids"] = [int(i) for i in ids]
         message = self._new_message(params, poll=poll)
         message.kind, message.text, message.poll = "poll", poll["question"], poll
         return self._store(message)
@@ -616,9 +628,14 @@ class ChatUser:
         return replies
 
     async def answer_poll(self, poll_id: str, option_ids: list[int]) -> list[SentMessage]:
-        return await self._feed(
-            {"poll_answer": {"poll_id": poll_id, "user": self.user, "option_ids": option_ids}}
-        )
+        persistent = [f"{poll_id}-{i}" for i in option_ids]  # as _api_sendPoll numbers them
+        answer = {
+            "poll_id": poll_id,
+            "user": self.user,
+            "option_ids": option_ids,
+            "option_persistent_ids": persistent,
+        }
+        return await self._feed({"poll_answer": answer})
 
     # -- plumbing -----------------------------------------------------------------------
     def _message_dict(self, **content: Any) -> dict[str, Any]:

@@ -154,6 +154,7 @@ class ExerciseRepository:
         questions: Sequence[Mapping[str, Any]],
         due_date: date | None,
         draft_token: str,
+        exercise_id: int | None = None,
     ) -> tuple[Exercise, bool]:
         """Create the exercise, its questions and one pending delivery per current member,
         in one transaction. Returns (exercise, created); a repeated `draft_token` (a double
@@ -167,9 +168,10 @@ class ExerciseRepository:
                 row = await conn.fetchrow(_EXERCISE_SELECT + " where e.id = $1", existing)
                 return _exercise(row), False
             exercise_id = await conn.fetchval(
-                "insert into ptl_bot.exercises (cohort_id, tutor_email, title, brief,"
+                "insert into ptl_bot.exercises (id, cohort_id, tutor_email, title, brief,"
                 " scenario_key, scenario_title, patients, due_date, draft_token)"
-                " select c.id, $2, $3, $4, $5, $6, $7, $8, $9 from ptl_bot.cohorts c"
+                " select coalesce($10, nextval('ptl_bot.exercises_id_seq')), c.id, $2, $3, $4,"
+                " $5, $6, $7, $8, $9 from ptl_bot.cohorts c"
                 " where c.id = $1 and c.tutor_email = $2 and c.archived_at is null"
                 " on conflict (draft_token) do nothing returning id",
                 cohort_id,
@@ -181,6 +183,7 @@ class ExerciseRepository:
                 list(patients),
                 due_date,
                 draft_token,
+                exercise_id,
             )
             if exercise_id is None:
                 raced = await conn.fetchval(
@@ -224,6 +227,12 @@ class ExerciseRepository:
             )
             row = await conn.fetchrow(_EXERCISE_SELECT + " where e.id = $1", exercise_id)
         return _exercise(row), True
+
+    async def reserve_id(self) -> int:
+        """An exercise id for a draft, so the preview shows exactly the tag students get."""
+        async with self.db.service() as conn:
+            value: int = await conn.fetchval("select nextval('ptl_bot.exercises_id_seq')")
+        return value
 
     async def get(self, exercise_id: int) -> Exercise | None:
         async with self.db.service() as conn:
@@ -423,10 +432,11 @@ class ExerciseRepository:
         when nothing is pending."""
         async with self.db.service() as conn:
             value = await conn.fetchval(
-                "select greatest(0, extract(epoch from min(next_attempt_at) - now()))"
+                "select extract(epoch from min(next_attempt_at) - now())"
                 " from ptl_bot.exercise_deliveries where status = 'pending'"
             )
-        return float(value) if value is not None else None
+        # (Not greatest(0, ...) in SQL: greatest() ignores NULL, which would hide "none".)
+        return max(0.0, float(value)) if value is not None else None
 
     async def status_counts(self, exercise_ids: Iterable[int]) -> dict[int, Counter[str]]:
         ids = sorted(set(exercise_ids))

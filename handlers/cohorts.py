@@ -1,0 +1,290 @@
+"""Tutors' cohorts: create one and get its invite link, list them, see and remove members,
+replace the invite link.
+
+Creating, looking up and rotating codes is storage/cohorts.py (the identity feature owns
+joining through `/start join_<code>`); every read here goes through `services.tutoring`, so
+the database itself refuses another tutor's cohort. Buttons carry `co:<action>:<cohort>`;
+members are addressed by a short hash of their email, which keeps callback data under
+Telegram's 64 bytes without putting an email address in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from datetime import datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import BotContext
+from bot.dates import format_date
+from bot.messages import tutors as text
+from handlers.guards import Student, tutor_only
+from storage.cohorts import INVITE_PREFIX
+from storage.tutoring import CohortSummary, Member, NotYourCohortError
+
+NAME_LIMIT = 80
+MEMBERS_PER_PAGE = 10
+
+
+def _esc(value: str) -> str:
+    return html.escape(value, quote=False)
+
+
+def member_key(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:12]
+
+
+def invite_link(context: BotContext, invite_code: str) -> str:
+    return f"https://t.me/{context.bot.username}?start={INVITE_PREFIX}{invite_code}"
+
+
+def when(context: BotContext, stamp: datetime | None) -> str:
+    if stamp is None:
+        return text.NEVER
+    return format_date(stamp.astimezone(context.services.settings.tz).date())
+
+
+async def _say(update: Update, context: BotContext, body: str, keyboard: Any = None) -> None:
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(body, reply_markup=keyboard)
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+    chat = update.effective_chat
+    assert chat is not None
+    await context.bot.send_message(chat.id, body, reply_markup=keyboard)
+
+
+def _card_keyboard(cohort: CohortSummary) -> InlineKeyboardMarkup:
+    cid = cohort.cohort_id
+    rows = [
+        [
+            InlineKeyboardButton(text.MEMBERS_BUTTON, callback_data=f"co:m:{cid}:0"),
+            InlineKeyboardButton(text.STUDENTS_BUTTON, callback_data=f"st:c:{cid}:0"),
+        ],
+    ]
+    if cohort.archived_at is None:
+        rows.append(
+            [
+                InlineKeyboardButton(text.ROTATE_BUTTON, callback_data=f"co:r:{cid}"),
+                InlineKeyboardButton(text.BROADCAST_BUTTON, callback_data=f"bc:new:{cid}"),
+            ]
+        )
+    rows.append([InlineKeyboardButton(text.ALL_COHORTS_BUTTON, callback_data="co:l")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _card(context: BotContext, cohort: CohortSummary) -> str:
+    body = text.COHORT_CARD.format(
+        name=_esc(cohort.name),
+        members=cohort.members,
+        created=when(context, cohort.created_at),
+        link=invite_link(context, cohort.invite_code),
+    )
+    if cohort.archived_at is not None:
+        body += text.COHORT_ARCHIVED
+    return body
+
+
+@tutor_only
+async def cohort_command(update: Update, context: BotContext, student: Student) -> None:
+    args = context.args or []
+    if not args or args[0].lower() not in ("new", "create", "add"):
+        await context.bot.send_message(student.chat_id, text.COHORT_USAGE)
+        if not args:
+            await _list(update, context, student)
+        return
+    name = " ".join(" ".join(args[1:]).split())
+    if not name:
+        await context.bot.send_message(student.chat_id, text.COHORT_USAGE)
+        return
+    if len(name) > NAME_LIMIT:
+        await context.bot.send_message(
+            student.chat_id, text.COHORT_NAME_TOO_LONG.format(limit=NAME_LIMIT)
+        )
+        return
+    created = await context.services.cohorts.create(name, student.email)
+    cohort = await context.services.tutoring.cohort(student.email, created.id)
+    await context.bot.send_message(
+        student.chat_id,
+        text.COHORT_CREATED.format(
+            name=_esc(cohort.name), link=invite_link(context, cohort.invite_code)
+        ),
+        reply_markup=_card_keyboard(cohort),
+    )
+
+
+@tutor_only
+async def cohorts_command(update: Update, context: BotContext, student: Student) -> None:
+    await _list(update, context, student)
+
+
+async def _list(update: Update, context: BotContext, student: Student) -> None:
+    cohorts = await context.services.tutoring.cohorts(student.email)
+    if not cohorts:
+        await _say(update, context, text.NO_COHORTS)
+        return
+    rows = []
+    for c in cohorts[:30]:
+        label = text.COHORT_BUTTON.format(name=c.name[:40], members=c.members)
+        if c.archived_at is not None:
+            label = "🗄 " + label
+        rows.append([InlineKeyboardButton(label, callback_data=f"co:v:{c.cohort_id}")])
+    await _say(update, context, text.COHORTS_TITLE, InlineKeyboardMarkup(rows))
+
+
+@tutor_only
+async def on_button(update: Update, context: BotContext, student: Student) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    action = parts[1]
+    if action == "l":
+        await query.answer()
+        await _list(update, context, student)
+        return
+    cohort_id = int(parts[2])
+    tutoring = context.services.tutoring
+    try:
+        cohort = await tutoring.cohort(student.email, cohort_id)
+    except NotYourCohortError:
+        await query.answer(text.NOT_YOUR_COHORT, show_alert=True)
+        return
+    if action == "v":
+        await query.answer()
+        await _say(update, context, _card(context, cohort), _card_keyboard(cohort))
+    elif action == "m":
+        await query.answer()
+        await _members(update, context, student, cohort, int(parts[3]))
+    elif action == "r":
+        await query.answer()
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(text.ROTATE_YES, callback_data=f"co:ry:{cohort_id}")],
+                [InlineKeyboardButton(text.BACK, callback_data=f"co:v:{cohort_id}")],
+            ]
+        )
+        await _say(update, context, text.ROTATE_CONFIRM.format(name=_esc(cohort.name)), keyboard)
+    elif action == "ry":
+        rotated = await context.services.cohorts.rotate_invite(cohort_id)
+        await query.answer()
+        if rotated is None:
+            return
+        cohort = await tutoring.cohort(student.email, cohort_id)
+        await _say(
+            update,
+            context,
+            text.ROTATED.format(
+                name=_esc(cohort.name), link=invite_link(context, cohort.invite_code)
+            ),
+            _card_keyboard(cohort),
+        )
+    elif action in ("x", "xy"):
+        member = await _member_by_key(context, student, cohort_id, parts[3])
+        if member is None:
+            await query.answer()
+            await _members(update, context, student, cohort, 0)
+            return
+        if action == "x":
+            await query.answer()
+            keyboard = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(
+                        text.REMOVE_YES, callback_data=f"co:xy:{cohort_id}:{parts[3]}"
+                    )],
+                    [InlineKeyboardButton(text.BACK, callback_data=f"co:m:{cohort_id}:0")],
+                ]
+            )  # fmt: skip
+            body = text.REMOVE_CONFIRM.format(email=_esc(member.email), name=_esc(cohort.name))
+            await _say(update, context, body, keyboard)
+            return
+        removed = await tutoring.remove_member(student.email, cohort_id, member.email)
+        notice = (text.REMOVED if removed else text.NOT_A_MEMBER).format(
+            email=_esc(member.email), name=_esc(cohort.name)
+        )
+        await query.answer()
+        cohort = await tutoring.cohort(student.email, cohort_id)
+        await context.bot.send_message(student.chat_id, notice)
+        await _members(update, context, student, cohort, 0)
+    else:
+        await query.answer()
+
+
+async def _member_by_key(
+    context: BotContext, student: Student, cohort_id: int, key: str
+) -> Member | None:
+    for m in await context.services.tutoring.members(student.email, cohort_id):
+        if member_key(m.email) == key:
+            return m
+    return None
+
+
+async def _members(
+    update: Update, context: BotContext, student: Student, cohort: CohortSummary, page: int
+) -> None:
+    members = await context.services.tutoring.members(student.email, cohort.cohort_id)
+    back = InlineKeyboardButton(text.BACK, callback_data=f"co:v:{cohort.cohort_id}")
+    if not members:
+        body = text.MEMBERS_EMPTY.format(
+            name=_esc(cohort.name), link=invite_link(context, cohort.invite_code)
+        )
+        await _say(update, context, body, InlineKeyboardMarkup([[back]]))
+        return
+    pages = (len(members) + MEMBERS_PER_PAGE - 1) // MEMBERS_PER_PAGE
+    page = max(0, min(page, pages - 1))
+    start = page * MEMBERS_PER_PAGE
+    shown = members[start : start + MEMBERS_PER_PAGE]
+    lines = [
+        text.MEMBERS_TITLE.format(
+            name=_esc(cohort.name),
+            count=len(members),
+            page=text.PAGE.format(page=page + 1, pages=pages) if pages > 1 else "",
+        ),
+        "",
+    ]
+    remove_row = []
+    for n, m in enumerate(shown, start=start + 1):
+        status = text.LINKED if m.linked else (text.BLOCKED if m.blocked else text.NOT_LINKED)
+        lines.append(
+            text.MEMBER_LINE.format(
+                n=n, email=_esc(m.email), linked=status, seen=when(context, m.last_seen_at)
+            )
+        )
+        remove_row.append(
+            InlineKeyboardButton(
+                text.REMOVE_BUTTON.format(n=n),
+                callback_data=f"co:x:{cohort.cohort_id}:{member_key(m.email)}",
+            )
+        )
+    rows = [remove_row[i : i + 5] for i in range(0, len(remove_row), 5)]
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(text.PREV, callback_data=f"co:m:{cohort.cohort_id}:{page - 1}")
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton(text.NEXT, callback_data=f"co:m:{cohort.cohort_id}:{page + 1}")
+        )
+    if nav:
+        rows.append(nav)
+    rows.append([back])
+    await _say(update, context, "\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("cohort", cohort_command))
+    app.add_handler(CommandHandler("cohorts", cohorts_command))
+    app.add_handler(
+        CallbackQueryHandler(
+            on_button,
+            pattern=r"^co:(l|[vr]:\d{1,18}|ry:\d{1,18}|m:\d{1,18}:\d{1,4}|xy?:\d{1,18}:[0-9a-f]{12})$",
+        )
+    )
