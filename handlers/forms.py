@@ -184,9 +184,8 @@ class Form:
         """Where the student is, for hold/resume/expiry notices ("Step 4 of 9 · Pathway")."""
         return ""
 
-    async def fresh(
-        self, update: Update, context: BotContext, **kwargs: Any
-    ) -> object:  # pragma: no cover - subclasses start their form here
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        """Start the form from its first step (a new draft)."""
         raise NotImplementedError
 
     # -- the draft ------------------------------------------------------------------------
