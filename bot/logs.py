@@ -182,7 +182,7 @@ class RedactingFilter(logging.Filter):
         self.redactor = redactor or REDACTOR
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "_ptl_redacted", False):
+        if getattr(record, "_ptl_root_redacted", False):
             return True
         try:
             message = record.getMessage()
@@ -199,13 +199,13 @@ class RedactingFilter(logging.Filter):
         for key, value in list(vars(record).items()):
             if key not in _STANDARD_ATTRS and isinstance(value, str):
                 setattr(record, key, self.redactor(value))
-        record._ptl_redacted = True
+        record._ptl_root_redacted = True
         return True
 
 
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
-) | {"message", "asctime", "taskName", "_ptl_redacted"}
+) | {"message", "asctime", "taskName", "_ptl_root_redacted"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -180,3 +180,19 @@ async def test_error_handler_gives_the_student_a_reference_and_logs_details_unde
     assert "RuntimeError" in out  # the detail is in the log...
     assert "amy@uni.example" not in out and "943 476 5919" not in out  # ...scrubbed
     assert "now" not in out.split(f"[ref {ref}]")[1].splitlines()[0]  # no message text
+
+
+def test_ptb_records_already_shaped_by_the_ptb_filter_are_still_scrubbed(
+    log_stream: io.StringIO,
+) -> None:
+    # bot/log_redaction.py filters PTB's own loggers first; the root filter must still run
+    # (tracebacks, NHS numbers and passwords are only handled here).
+    from bot import log_redaction
+
+    log_redaction.install()
+    try:
+        raise RuntimeError("postgresql://bot:hunter2@db.example/x NHS 943 476 5919")
+    except RuntimeError:
+        logging.getLogger("telegram.ext.Application").exception("No error handlers")
+    out = log_stream.getvalue()
+    assert "hunter2" not in out and "943 476 5919" not in out and "Traceback" in out
