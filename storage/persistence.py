@@ -86,8 +86,11 @@ def dumps(value: Any) -> str:
     return json.dumps(_encode(value), sort_keys=True, separators=(",", ":"))
 
 
-def loads(text: str | Any) -> Any:
-    return _decode(json.loads(text) if isinstance(text, str) else text)
+def loads(value: Any) -> Any:
+    """Decode a value read from a jsonb column. The pool's codec has already parsed the JSON,
+    so a string here is a JSON string value (e.g. a conversation state "name"), not text
+    to parse again."""
+    return _decode(value)
 
 
 class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

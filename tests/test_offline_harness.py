@@ -139,3 +139,16 @@ def test_html_checker() -> None:
     for bad in ("<b>open", "a < b", "x & y", "<div>x</div>", "</b>"):
         with pytest.raises(TelegramHTMLError):
             html_to_plain(bad)
+
+
+async def test_string_conversation_states_survive_a_restart(db: Database) -> None:
+    """PTB examples use string states; they must reload from Postgres unchanged."""
+    from telegram.ext import BasePersistence
+
+    from storage.persistence import PostgresPersistence
+
+    first = PostgresPersistence(db)
+    await first.update_conversation("demo", (1, 2), "asking_name")
+    await first.update_conversation("demo", (3, 4), 7)
+    again: BasePersistence = PostgresPersistence(db)  # type: ignore[type-arg]
+    assert await again.get_conversations("demo") == {(1, 2): "asking_name", (3, 4): 7}
