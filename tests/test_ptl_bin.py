@@ -111,3 +111,16 @@ async def test_forged_delete_of_someone_elses_patient_changes_nothing(bot: Bot) 
     await sam.press_data(f"undo:{k.patient_id}", message=menu)
     await sam.press_data("delok:garbage", message=menu)
     assert (await bot.services.patients.get("kim@student.example", k.patient_id)).deleted_at is None
+
+
+async def test_forged_bin_callbacks_are_answered_and_change_nothing(bot: Bot) -> None:
+    await link(bot)
+    await link(bot, 902, "kim@student.example", "Kim")
+    k = await add_patient(bot, "Kim's", TODAY, email="kim@student.example")
+    await bot.services.patients.soft_delete("kim@student.example", k.patient_id, k.version)
+    sam = bot.user(901)
+    msg = (await sam.send("/bin"))[0]
+    for data in (f"rst:{k.patient_id}:0", "rst:nonsense", "bin:abc", "bin:999"):
+        await sam.press_data(data, message=msg)  # asserts each query was answered
+    binned = await bot.services.patients.list("kim@student.example", deleted=True)
+    assert [p.patient_id for p in binned] == [k.patient_id]
