@@ -38,7 +38,6 @@ GROUP = 1
 WAITING = 0
 MAX_RESULTS = 20
 MAX_QUERY = 100
-TIMEOUT_SECONDS = 10 * 60
 
 
 def check_query(query: str) -> str | None:
@@ -157,7 +156,9 @@ def build_conversation() -> ConversationHandler[Any]:
             name="find",
             persistent=True,
             allow_reentry=True,
-            conversation_timeout=TIMEOUT_SECONDS,
+            # No conversation_timeout: PTB's timeout jobs are not persisted (a restart would
+            # forget them) and the wait needs none: the next message, command or button
+            # ends it, and free text has no other meaning outside a form anyway.
         )
 
 
