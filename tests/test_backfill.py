@@ -151,6 +151,16 @@ async def test_trigger_tells_engine_writes_from_other_writes(db: Database) -> No
     assert (await row(db, "PTLA"))["clock_computed_at"] is None
 
 
+async def test_an_inserted_copy_of_an_old_computation_is_not_trusted(db: Database) -> None:
+    today = D(2025, 3, 3)
+    fresh = stored_clock_fields("rtt", D(2024, 10, 1), [], today)
+    await platform_insert(db, "PTLNEW", clock_start_date=D(2024, 10, 1), **fresh)
+    assert (await row(db, "PTLNEW"))["clock_computed_at"] is not None  # the bot's own insert
+    copied = {**fresh, "clock_computed_at": fresh["clock_computed_at"] - dt.timedelta(days=3)}
+    await platform_insert(db, "PTLCOPY", clock_start_date=D(2024, 12, 1), **copied)
+    assert (await row(db, "PTLCOPY"))["clock_computed_at"] is None  # a duplicated row
+
+
 async def test_rows_that_time_changes_are_reevaluated_once_a_day(db: Database) -> None:
     day1 = D(2025, 3, 3)
     # Written by the bot on day 1 with a treatment booked for 10 March (future-dated: the
