@@ -115,7 +115,9 @@ def schedule(app: AnyApp) -> None:
         interval=60,
         first=first,
         name=JOB_NAME,
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": 50},
+        # A long run (a big class at 08:30) outlasts a minute: later ticks start, find the
+        # run's lock taken and return at once, instead of APScheduler logging each skip.
+        job_kwargs={"max_instances": 3, "coalesce": True, "misfire_grace_time": 50},
     )
     app.job_queue.run_once(_tick_job, when=1, name=STARTUP_JOB_NAME)
 
