@@ -5,9 +5,9 @@ replaces the default there. Students get the default list; each tutor's private 
 the student list plus the tutor commands, so students never see commands they cannot use.
 
 Menus are set at start-up (every replica; the calls are idempotent) and when a tutor links
-or unlinks (`sync_chat_for_email` / `clear_chat`). A chat that received the tutor menu is
-marked in its chat_data, so a later start-up can take the menu back from someone who is no
-longer staff.
+or unlinks (`sync_chat_for_email` after a link, `reset_chat` after an unlink). A chat that
+received the tutor menu is marked in its chat_data, so a later start-up can take the menu
+back from someone who is no longer staff.
 """
 
 from __future__ import annotations
@@ -85,6 +85,18 @@ async def sync_chat_for_email(app: App, chat_id: int, email: str) -> None:
             await clear_chat(app, chat_id)
     except TelegramError as exc:
         log.warning("Could not update the command menu of chat %s: %s", chat_id, exc)
+        return
+    await app.update_persistence()
+
+
+async def reset_chat(app: App, chat_id: int) -> None:
+    """After an unlink (or a link moved to another account): no tutor menu in this chat."""
+    if TUTOR_MENU_MARK not in app.chat_data.get(chat_id, {}):
+        return
+    try:
+        await clear_chat(app, chat_id)
+    except TelegramError as exc:
+        log.warning("Could not reset the command menu of chat %s: %s", chat_id, exc)
         return
     await app.update_persistence()
 

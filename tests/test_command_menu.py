@@ -104,3 +104,23 @@ async def test_linking_as_staff_sets_the_tutor_menu_at_once(db: Database) -> Non
         ]
     finally:
         await harness.close_bot(bot)
+
+
+async def test_unlinking_takes_the_tutor_menu_back(db: Database) -> None:
+    bot, api = await _start(db)
+    try:
+        await bot.services.staff.add("tia@uni.example", "tutor")
+        await bot.services.links.link(904, 904, "tia@uni.example", "Tia")
+        await commands.sync_chat_for_email(bot.app, 904, "tia@uni.example")
+        assert "cohorts" in _names(api, _chat_scope(904))
+        await bot.services.links.unlink(904)
+        await commands.reset_chat(bot.app, 904)
+        await commands.reset_chat(bot.app, 905)  # never had one: nothing to do
+        assert [c.params["scope"] for c in api.calls_to("deleteMyCommands")] == [
+            {"type": "chat", "chat_id": 904}
+        ]
+        async with db.service() as conn:
+            stored = await conn.fetchval("select data from ptl_bot.chat_data where chat_id = 904")
+        assert commands.TUTOR_MENU_MARK not in (stored or {})
+    finally:
+        await harness.close_bot(bot)
