@@ -179,3 +179,38 @@ async def test_database_unreachable_during_an_update_is_reported_not_fatal(
         assert len(replies) == 1 and "went wrong" in replies[0].text
     finally:
         await bot.app.shutdown()
+
+
+async def test_two_outbox_workers_on_one_database_send_each_exercise_once(
+    db: Database, db_dsn: str
+) -> None:
+    """Two replicas drain the broadcast outbox at the same moment: every student gets the
+    exercise exactly once (the reminders' equivalent lives in test_reminders_delivery.py)."""
+    from bot.outbox import worker_of
+    from tests.test_tutor_helpers import broadcast_simple, make_class, register_tutoring
+
+    api_a, api_b = OfflineBotAPI(latency=0.005), OfflineBotAPI(latency=0.005)
+    other_db = await Database.connect(db_dsn, min_size=1, max_size=5)
+    # A small claim batch (the per-second rate) so both replicas take part.
+    settings = harness.test_settings(broadcast_messages_per_second=8)
+    a = await harness.make_bot(db, api=api_a, setup=register_tutoring, settings=settings)
+    b = await harness.make_bot(other_db, api=api_b, setup=register_tutoring, settings=settings)
+    try:
+        cls = await make_class(a, 24)
+        await broadcast_simple(cls)  # queued in the outbox; neither replica is draining yet
+        first, second = await asyncio.gather(worker_of(a.app).drain(), worker_of(b.app).drain())
+        assert first.sent + second.sent == 24
+        assert first.sent and second.sent, "both replicas should have sent some"
+
+        def exercises(api: OfflineBotAPI, chat_id: int) -> int:
+            return sum(1 for m in api.sent_to(chat_id) if m.text.startswith("📚"))
+
+        for student in cls.students:
+            assert exercises(api_a, student.chat_id) + exercises(api_b, student.chat_id) == 1
+        async with db.service() as conn:
+            statuses = await conn.fetch("select status from ptl_bot.exercise_deliveries")
+        assert {r["status"] for r in statuses} == {"sent"} and len(statuses) == 24
+    finally:
+        await harness.close_bot(a)
+        await harness.close_bot(b)
+        await other_db.close()
