@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # Integers: PostgresPersistence re-parses a string state as JSON text, so strings don't survive.
 EMAIL, CONFIRM, CODE = 0, 1, 2
 END = ConversationHandler.END
+PRIVATE = filters.ChatType.PRIVATE
 
 # user_data keys (JSON-friendly; persisted with the conversation)
 K_EMAIL = "link_email"  # the address a code was last sent to
@@ -56,6 +57,7 @@ _KEYS = (K_EMAIL, K_SUGGESTION, K_TYPED, K_INVITE)
 
 INVITE_PAYLOAD = re.compile(r"^join_([A-Za-z0-9_-]{1,59})$")
 _CODE_CHARS = re.compile(r"^[\d\s-]+$")
+_SIX_DIGITS = re.compile(rf"(?<!\d)\d{{{CODE_LENGTH}}}(?!\d)")
 MINUTES = int(CODE_TTL.total_seconds() // 60)
 
 
@@ -287,6 +289,9 @@ async def got_text_for_code(update: Update, context: BotContext) -> object:
         return await _check(update, context, raw)
     if "@" in raw or "." in raw:
         return await _take_email(update, context, raw)
+    codes = _SIX_DIGITS.findall(raw)
+    if len(codes) == 1:  # "my code is 123456"
+        return await _check(update, context, codes[0])
     await _say(update, context, text.CODE_FORMAT)
     return CODE
 
@@ -449,7 +454,7 @@ def build_conversation() -> ConversationHandler[Any]:
         # Buttons in a per-chat conversation: PTB warns in case per-message tracking was meant.
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
-            entry_points=[CommandHandler("start", start)],
+            entry_points=[CommandHandler("start", start, filters=PRIVATE)],
             states={
                 EMAIL: [resend, MessageHandler(plain_text, got_text_for_email)],
                 CONFIRM: [
@@ -459,16 +464,23 @@ def build_conversation() -> ConversationHandler[Any]:
                 ],
                 CODE: [resend, MessageHandler(plain_text, got_text_for_code)],
             },
-            fallbacks=[CommandHandler("start", start), *cancel_handlers],
+            fallbacks=[CommandHandler("start", start, filters=PRIVATE), *cancel_handlers],
             name="start",
             persistent=True,
             allow_reentry=True,
         )
 
 
+async def private_only(update: Update, context: BotContext) -> None:
+    """/start, /whoami or /unlink in a group: an email must never be shown to a group."""
+    username = context.bot.username
+    await _say(update, context, text.PRIVATE_ONLY.format(link=f"https://t.me/{username}"))
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(build_conversation())
     app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^start:"))
-    app.add_handler(CommandHandler("whoami", whoami))
-    app.add_handler(CommandHandler("unlink", unlink))
+    app.add_handler(CommandHandler("whoami", whoami, filters=PRIVATE))
+    app.add_handler(CommandHandler("unlink", unlink, filters=PRIVATE))
+    app.add_handler(CommandHandler(["start", "whoami", "unlink"], private_only, filters=~PRIVATE))
     app.add_handler(CallbackQueryHandler(unlink_button, pattern=r"^unlink:(yes|no)$"))

@@ -444,3 +444,38 @@ async def test_non_staff_user_calling_a_tutor_command(db: Database) -> None:
 def text_has(replies: list[object], fragment: str) -> bool:
     return any(fragment in getattr(r, "text", "") or fragment in getattr(r, "html", "")
                for r in replies)  # fmt: skip
+
+
+async def test_code_inside_a_sentence(linking: tuple[Bot, io.StringIO]) -> None:
+    bot, out = linking
+    sam = bot.user(1120)
+    await send_code(sam)
+    replies = await sam.send(f"my code is {console_code(out)} thanks")
+    assert text_has(replies, "✅ Linked!")
+
+
+async def test_identity_commands_refuse_group_chats(linking: tuple[Bot, io.StringIO]) -> None:
+    bot, out = linking
+    await bot.services.links.link(1130, 1130, EMAIL, "Sam")
+    group_id = -100200300
+    for command in ("/start", "/whoami", "/unlink"):
+        update = Update.de_json(
+            {
+                "update_id": bot.api.next_update_id(),
+                "message": {
+                    "message_id": bot.api.next_message_id(group_id),
+                    "date": 1_700_000_000,
+                    "chat": {"id": group_id, "type": "group", "title": "Cohort A"},
+                    "from": {"id": 1130, "is_bot": False, "first_name": "Sam"},
+                    "text": command,
+                    "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
+                },
+            },
+            bot.app.bot,
+        )
+        await bot.app.process_update(update)
+        reply = bot.api.sent_to(group_id)[-1].text
+        assert reply.startswith("For privacy I only deal with accounts in a private chat")
+        assert EMAIL not in reply
+    assert out.getvalue() == ""
+    assert await bot.services.links.active_for_user(1130) is not None
