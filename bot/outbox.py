@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 WORKER_KEY = "outbox_worker"
 JOB_NAME = "broadcast-outbox"
-PER_CHAT_INTERVAL = 1.0
+PER_CHAT_INTERVAL = 1.1  # Telegram: about one message a second per chat; a margin for jitter
 # How long before its send slot a delivery is committed as `sending` (covers one database
 # round trip; the shorter, the fewer rows a crash can leave `unconfirmed`).
 SENDING_LEAD = 0.05
@@ -184,6 +184,7 @@ class Pacer:
         self.interval = 1.0 / rate
         self._next = 0.0
         self._paused_until = 0.0
+        self._last_fire = 0.0
 
     def reserve(self) -> float:
         """The next free slot (a `time.monotonic()` time), taken for the caller."""
@@ -198,8 +199,12 @@ class Pacer:
         while True:
             if slot < self._paused_until:
                 slot = self.reserve()
-            delay = slot - time.monotonic()
+            now = time.monotonic()
+            # Spacing is kept between actual wake-ups too: on a busy event loop a late slot
+            # followed by a punctual one would otherwise leave two sends too close together.
+            delay = max(slot, self._last_fire + self.interval) - now
             if delay <= 0:
+                self._last_fire = now
                 return
             await asyncio.sleep(delay)
 

@@ -15,11 +15,15 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     from handlers import (
         add,
         bin,
+        broadcast,
         card,
+        cohorts,
         errors,
+        exercises,
         export,
         find,
         menu,
+        progress,
         ptl,
         reminders,
         settings,
@@ -45,4 +49,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     validate.register(app)
     reminders.register(app)
     settings.register(app)
+    cohorts.register(app)  # tutoring (issue 7): cohorts, /broadcast, exercises, progress
+    broadcast.register(app)
+    exercises.register(app)
+    progress.register(app)
     command_menu.register(app)  # after every handler: the menu lists what is handled

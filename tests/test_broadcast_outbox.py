@@ -138,10 +138,10 @@ async def test_pacing_and_one_message_per_second_per_chat(db: Database) -> None:
         ]  # fmt: skip
         assert len(sends) == 8
         gaps = [b.at - a.at for a, b in itertools.pairwise(sends)]
-        assert min(gaps) >= 0.09  # 10 a second, evenly spaced
+        assert min(gaps) >= 0.085  # 10 a second, evenly spaced (less scheduling jitter)
         for student in cls.students:
             times = [c.at for c in sends if int(c.params["chat_id"]) == student.chat_id]
-            assert len(times) == 2 and times[1] - times[0] >= 0.99
+            assert len(times) == 2 and times[1] - times[0] >= 1.0
             assert _exercise_count(cls, cls.students.index(student)) == 2
     finally:
         await harness.close_bot(bot)
