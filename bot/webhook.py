@@ -44,6 +44,7 @@ MAX_BODY_BYTES = 1024 * 1024
 # More queued updates than this means the bot is falling behind: let Telegram retry later.
 DEFAULT_MAX_QUEUE = 2000
 HEALTH_DB_TIMEOUT = 3.0
+FORGED_LOG_INTERVAL = 60.0
 
 DatabaseProbe = Callable[[], Awaitable[Any]]
 
@@ -80,6 +81,8 @@ class WebhookServer:
         self.max_queue = max_queue
         self.stats = WebhookStats()
         self.draining = False
+        self._forged_logged_at = -FORGED_LOG_INTERVAL
+        self._forged_logged_count = 0
         self._server: HTTPServer | None = None
         self._sockets: list[socket.socket] = []
         routes: list[Any] = [
@@ -102,6 +105,20 @@ class WebhookServer:
         self._server.add_sockets(self._sockets)
         log.info("Webhook server listening on %s:%d (updates at %s)", host, self.port, self.path)
         return self.port
+
+    def note_forged(self, remote_ip: str | None) -> None:
+        """Log refused requests at most once a minute: a scanner must not flood the log."""
+        now = time.monotonic()
+        if now - self._forged_logged_at < FORGED_LOG_INTERVAL:
+            return
+        since = self.stats.refused_secret - self._forged_logged_count
+        self._forged_logged_at, self._forged_logged_count = now, self.stats.refused_secret
+        log.warning(
+            "Refused %d webhook request(s) without the right secret token (latest from %s); "
+            "if these are Telegram's, WEBHOOK_SECRET differs between replicas or deploys",
+            since,
+            remote_ip,
+        )
 
     def begin_drain(self) -> None:
         """Refuse new updates from now on (Telegram re-delivers them) and report unhealthy,
@@ -170,10 +187,7 @@ class _UpdateHandler(tornado.web.RequestHandler):
         given = self.request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), server.secret_token.encode()):
             server.stats.refused_secret += 1
-            log.warning(
-                "Refused a webhook request without the right secret token (from %s)",
-                self.request.remote_ip,
-            )
+            server.note_forged(self.request.remote_ip)
             self._reply(HTTPStatus.FORBIDDEN, "forbidden")
             return
         if server.draining:
@@ -219,6 +233,11 @@ class _HealthHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(report))
+
+    async def head(self) -> None:  # some load balancers probe with HEAD
+        status, _ = await self.server.health()
+        self.set_status(status)
+        self.finish()
 
 
 class _RootHandler(tornado.web.RequestHandler):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.logs import REDACTOR, Redactor, setup_logging
+from storage.db import Database
 from tests import harness
 
 TOKEN = "7123456789:AAHk3j2l1k2j3l4k5j6l7k8j9l0kAbCdEfG"
@@ -196,3 +197,18 @@ def test_ptb_records_already_shaped_by_the_ptb_filter_are_still_scrubbed(
         logging.getLogger("telegram.ext.Application").exception("No error handlers")
     out = log_stream.getvalue()
     assert "hunter2" not in out and "943 476 5919" not in out and "Traceback" in out
+
+
+async def test_a_second_poller_gets_advice_not_a_traceback(
+    db: Database, log_stream: io.StringIO
+) -> None:
+    from telegram.error import Conflict
+
+    bot = await harness.make_bot(db)
+    try:
+        await bot.app.process_error(update=None, error=Conflict("terminated by other getUpdates"))
+    finally:
+        await harness.close_bot(bot)
+    out = log_stream.getvalue()
+    assert "another process is polling with this token" in out and "WEBHOOK_URL" in out
+    assert "Traceback" not in out

@@ -58,6 +58,8 @@ async def test_requests_without_the_secret_token_are_refused(served: Any) -> Non
     await asyncio.sleep(0.1)
     assert bot.api.sent_to(701) == [], "a forged update must not reach the handlers"
     assert server.stats.refused_secret == 3 and server.stats.accepted == 0
+    head = await client.head("/healthz")
+    assert head.status_code == 200
 
 
 async def test_an_update_is_processed_end_to_end(served: Any) -> None:
