@@ -141,9 +141,24 @@ class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         key_text = json.dumps(list(key))
         marker = (f"conv:{name}", key_text)
         if new_state is None:
-            self._written.pop(marker, None)
+            known = self._written.pop(marker, None)
+            if known is None:
+                await self._execute(
+                    "delete from ptl_bot.conversations where name = $1 and key = $2",
+                    name,
+                    key_text,
+                )
+                return
+            # Only end the conversation if it is still in the state this replica last saw.
+            # A conversation timeout job fires on the replica that scheduled it, perhaps long
+            # after the student carried on through another replica: that replica's newer
+            # state must win, not this replica's stale "ended".
             await self._execute(
-                "delete from ptl_bot.conversations where name = $1 and key = $2", name, key_text
+                "delete from ptl_bot.conversations"
+                " where name = $1 and key = $2 and state = $3::jsonb",
+                name,
+                key_text,
+                _raw_json(known),
             )
             return
         payload = dumps(new_state)

@@ -214,3 +214,63 @@ async def test_two_outbox_workers_on_one_database_send_each_exercise_once(
         await harness.close_bot(a)
         await harness.close_bot(b)
         await other_db.close()
+
+
+async def test_a_timeout_on_one_replica_does_not_end_a_form_continued_on_another(
+    db: Database, db_dsn: str
+) -> None:
+    """PTB's conversation timeout is an in-memory job on the replica that scheduled it. When
+    the student has moved on through another replica, that job's stale "ended" must not
+    delete the newer state."""
+    one, two = range(2)
+
+    async def begin(update: Update, context: Any) -> int:
+        await update.effective_message.reply_text("first?")
+        return one
+
+    async def step(update: Update, context: Any) -> int:
+        await update.effective_message.reply_text("second?")
+        return two
+
+    async def finish(update: Update, context: Any) -> int:
+        await update.effective_message.reply_text("done")
+        return ConversationHandler.END
+
+    def timed(timeout: float | None) -> Any:
+        def setup(app: Application) -> None:  # type: ignore[type-arg]
+            app.add_handler(
+                ConversationHandler(
+                    entry_points=[CommandHandler("timed", begin)],
+                    states={
+                        one: [MessageHandler(filters.TEXT & ~filters.COMMAND, step)],
+                        two: [MessageHandler(filters.TEXT & ~filters.COMMAND, finish)],
+                    },
+                    fallbacks=[],
+                    name="test_timed",
+                    persistent=True,
+                    conversation_timeout=timeout,
+                ),
+                group=-5,
+            )
+
+        return setup
+
+    api = OfflineBotAPI()
+    other_db = await Database.connect(db_dsn, min_size=1, max_size=5)
+    a = await harness.make_bot(db, api=api, setup=timed(1.0), start=True)
+    b = await harness.make_bot(other_db, api=api, setup=timed(None))
+    try:
+        on_a, on_b = _users(a, b, 610)
+        await on_a.send("/timed")  # A schedules its timeout job
+        assert (await on_b.send("x"))[0].text == "second?"  # the student moves to B
+        states = a.app._conversation_handler_conversations["test_timed"]
+        deadline = time.monotonic() + 10
+        while (610, 610) in states:  # A's timeout fires and ends the form in A's memory
+            assert time.monotonic() < deadline, "the timeout never fired"
+            await asyncio.sleep(0.05)
+        await a.app.update_persistence()  # A writes what it believes
+        assert (await on_b.send("y"))[0].text == "done"
+    finally:
+        await harness.close_bot(a)
+        await harness.close_bot(b)
+        await other_db.close()
