@@ -252,11 +252,16 @@ def build_digest(
     digest = Digest(email=email, day=day, window_days=window_days)
     for row in rows:
         try:
-            state = evaluate_row(
-                row.pathway_type, row.clock_start_date, readable_events(row.events), day
-            )
-        except Exception:  # a malformed platform row must not sink the whole digest
-            state = None
+            state = evaluate_row(row.pathway_type, row.clock_start_date, row.events, day)
+        except Exception:
+            # Written by another tool with stray entries: read what can be read. Checked only
+            # on failure, so the usual rows pay nothing for it.
+            try:
+                state = evaluate_row(
+                    row.pathway_type, row.clock_start_date, readable_events(row.events), day
+                )
+            except Exception:  # a malformed row must not sink the whole digest
+                state = None
         section = classify(state, window_days)
         if section is None or state is None:
             continue

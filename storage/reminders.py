@@ -15,6 +15,7 @@ few rows whose stored fields may be stale); the rules engine in `bot/` makes the
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -27,7 +28,7 @@ _RECIPIENT_COLUMNS = (
 )
 _PATIENT_COLUMNS = (
     "p.id, lower(p.user_email) as email, p.patient_id, p.patient_name, p.specialty,"
-    " p.pathway_type, p.clock_start_date, p.events"
+    " p.pathway_type, p.clock_start_date, p.events::text as events"
 )
 # Reminder candidates for a chunk of students ($1 emails, $2 horizons, $3 refreshed-through).
 # The first branch is one index range scan per student on ptl_patients_running_breach_idx
@@ -217,13 +218,16 @@ class ReminderRepository:
                 days,
                 since,
             )
+        # Events arrive as JSON text and are decoded in one call for the whole chunk: tens
+        # of thousands of tiny documents cost far more decoded one by one.
+        events = json.loads("[" + ",".join(r[7] or "null" for r in rows) + "]")
         seen: set[int] = set()
         result: list[CandidateRow] = []
-        for r in rows:
+        for r, ev in zip(rows, events, strict=True):
             if r[0] in seen:  # matched both branches
                 continue
             seen.add(r[0])
-            result.append(CandidateRow(*r))
+            result.append(CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev))
         return result
 
     # -- one runner at a time ------------------------------------------------------------
