@@ -172,3 +172,18 @@ def test_empty_digest_wording() -> None:
     body, listed = text.digest_text(digest)
     assert listed == [] and "Nothing to act on today" in html_to_plain(body)
     assert "14 days" in body
+
+
+def test_rows_with_malformed_events_are_still_read() -> None:
+    """Rows written by other tools: an object instead of a list, stray non-object entries."""
+    today = D(2025, 3, 3)
+    start = today - dt.timedelta(days=150)
+    odd = [
+        CandidateRow(1, "s@x.example", "P1", "Object", None, "rtt", start, {"oops": 1}),
+        CandidateRow(2, "s@x.example", "P2", "Junk", None, "rtt", start,
+                     ["junk", None, {"date": "2025-01-10", "code": "20"}]),
+        CandidateRow(3, "s@x.example", "P3", "Treated", None, "rtt", start,
+                     [7, {"date": "2025-01-10", "code": "30"}]),
+    ]  # fmt: skip
+    digest = build_digest("s@x.example", odd, today, 7)
+    assert [i.patient_id for i in digest.breached] == ["P1", "P2"]
