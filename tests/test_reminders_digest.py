@@ -186,4 +186,4 @@ def test_rows_with_malformed_events_are_still_read() -> None:
                      [7, {"date": "2025-01-10", "code": "30"}]),
     ]  # fmt: skip
     digest = build_digest("s@x.example", odd, today, 7)
-    assert [i.patient_id for i in digest.breached] == ["P1", "P2"]
+    assert [i.patient_id for i in digest.breached] == ["P2", "P1"]  # same day: by name
