@@ -21,6 +21,7 @@ from bot import log_redaction
 from bot.context import SERVICES_KEY, BotContext
 from bot.dates import warm_up
 from bot.services import Services
+from bot.updates import ChatOrderedUpdateProcessor, concurrency_for
 from storage.persistence import PostgresPersistence
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    concurrency = concurrency_for(settings.concurrent_updates, settings.db_pool_max_size)
+    if concurrency > 1:  # polling and webhook only: tests and the console call process_update
+        builder = builder.concurrent_updates(ChatOrderedUpdateProcessor(concurrency))
     if rate_limit:
         # Telegram's limits: about 30 messages/s overall, 20/min per group. Retries 429 once.
         builder = builder.rate_limiter(AIORateLimiter(max_retries=1))

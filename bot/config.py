@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     )
     db_pool_min_size: int = Field(default=1, ge=0, le=100)
     db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    concurrent_updates: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Updates processed at once (different chats only; each chat stays in "
+        "order). 0: a third of DB_POOL_MAX_SIZE, at most 8; 1: one at a time.",
+    )
     db_statement_cache_size: int = Field(
         default=100, ge=0, description="0 when connecting through Supabase's transaction pooler."
     )

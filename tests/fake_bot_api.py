@@ -50,6 +50,8 @@ class FakeBotAPIServer:
         self.webhook: dict[str, Any] = {}
         # Seconds to wait before answering a method, e.g. {"sendMessage": 1.5}: a slow Telegram.
         self.delays: dict[str, float] = {}
+        # Seconds added to every other method except getUpdates: a distant Telegram.
+        self.latency = 0.0
         # (method, time) of every request as it arrives, before any delay.
         self.requests: list[tuple[str, float]] = []
         self._updates: list[dict[str, Any]] = []
@@ -271,7 +273,7 @@ def _handler_for(server: FakeBotAPIServer) -> type[BaseHTTPRequestHandler]:
             with server.lock:
                 server.requests.append((method, time.monotonic()))
                 server.lock.notify_all()
-            delay = server.delays.get(method, 0.0)
+            delay = server.delays.get(method, 0.0 if method == "getUpdates" else server.latency)
             if delay:
                 time.sleep(delay)
             ok, result = server._call(method, params, files)

@@ -252,6 +252,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         replies = Replies(loop)
         with FakeBotAPIServer() as telegram:
             telegram.api.listeners.append(replies.on_message)
+            telegram.latency = args.telegram_ms / 1000
             bot = Bot(mode, dsn, telegram, tmp, paced=paced)
             try:
                 await _wait_ready(bot, telegram, mode)
@@ -278,6 +279,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--modes", nargs="+", default=["webhook", "polling"])
     parser.add_argument(
+        "--telegram-ms",
+        type=float,
+        default=0.0,
+        help="answer every Bot API call after this many ms (a real Telegram is 20-150 ms away)",
+    )
+    parser.add_argument(
         "--pacing",
         choices=("on", "off"),
         nargs="+",
@@ -290,7 +297,8 @@ def main() -> None:
     print(
         f"bot process: python -m bot run, embedded Postgres, {os.cpu_count()} CPU(s); "
         f"{args.seconds:.0f} s per line; mix {', '.join(COMMANDS)}; "
-        "* = TELEGRAM_RATE_LIMIT=false (no 30 msg/s pacing)"
+        "* = TELEGRAM_RATE_LIMIT=false (no 30 msg/s pacing); "
+        f"Bot API answers after {args.telegram_ms:.0f} ms"
     )
     results = asyncio.run(bench(args))
     if len(results) > 1:
