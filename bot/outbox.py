@@ -28,6 +28,7 @@ changes ("message is not modified" is never provoked).
 from __future__ import annotations
 
 import asyncio
+import collections
 import html
 import logging
 import time
@@ -63,9 +64,6 @@ log = logging.getLogger(__name__)
 WORKER_KEY = "outbox_worker"
 JOB_NAME = "broadcast-outbox"
 PER_CHAT_INTERVAL = 1.1  # Telegram: about one message a second per chat; a margin for jitter
-# How long before its send slot a delivery is committed as `sending` (covers one database
-# round trip; the shorter, the fewer rows a crash can leave `unconfirmed`).
-SENDING_LEAD = 0.05
 # Bounded calls: a `sending` row is only ambiguous for as long as its call can last.
 CONNECT_TIMEOUT, READ_TIMEOUT, WRITE_TIMEOUT, POOL_TIMEOUT = 5.0, 15.0, 15.0, 5.0
 
@@ -174,42 +172,48 @@ def progress_message(exercise: Exercise, counts: Counter[str]) -> tuple[str, Inl
 
 
 class Pacer:
-    """Evenly spaced send slots at `rate` per second, with a global pause for 429s.
+    """Telegram's overall limit, kept on our side: evenly spaced sends, never more than
+    `rate` in any second (plus a small margin), and a global pause after a 429.
 
-    Even spacing (rather than a bucket that allows bursts) means that in any one-second
-    window at most `rate` sends start, which is what a strict server counts.
+    Two steps, because a delivery is committed as `sending` between them: `acquire()` paces
+    the worker (even spacing, no bursts) before a delivery is picked up, and `gate()`, right
+    before the API call, holds a call back only if the last `rate` calls all fell within one
+    second, so the database round trip in between can never bunch calls up. The row is
+    therefore `sending` only for the instant before its call (what a crash could leave
+    behind without the call having gone out).
     """
+
+    MARGIN = 0.02  # seconds added to the one-second window: absorbs scheduling jitter
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
+        self.capacity = max(1, int(rate))
         self._next = 0.0
         self._paused_until = 0.0
-        self._last_fire = 0.0
-
-    def reserve(self) -> float:
-        """The next free slot (a `time.monotonic()` time), taken for the caller."""
-        now = time.monotonic()
-        slot = max(now, self._next, self._paused_until)
-        self._next = slot + self.interval
-        return slot
-
-    async def wait(self, slot: float) -> None:
-        """Sleep until `slot`; if a 429 pause began meanwhile, take a slot after it (so the
-        sends held up by a pause do not all go at once when it ends)."""
-        while True:
-            if slot < self._paused_until:
-                slot = self.reserve()
-            now = time.monotonic()
-            # Spacing is kept between actual wake-ups too: on a busy event loop a late slot
-            # followed by a punctual one would otherwise leave two sends too close together.
-            delay = max(slot, self._last_fire + self.interval) - now
-            if delay <= 0:
-                self._last_fire = now
-                return
-            await asyncio.sleep(delay)
+        self._fired: collections.deque[float] = collections.deque(maxlen=self.capacity)
 
     async def acquire(self) -> None:
-        await self.wait(self.reserve())
+        """Wait for the next evenly spaced slot (after any 429 pause)."""
+        while True:
+            now = time.monotonic()
+            slot = max(now, self._next, self._paused_until)
+            if slot <= now:
+                self._next = now + self.interval
+                return
+            await asyncio.sleep(slot - now)
+
+    async def gate(self) -> None:
+        """Return when a call may go now: not paused, and fewer than `rate` calls in the
+        last second. Records the call."""
+        while True:
+            now = time.monotonic()
+            ready = self._paused_until
+            if len(self._fired) == self.capacity:
+                ready = max(ready, self._fired[0] + 1.0 + self.MARGIN)
+            if ready <= now:
+                self._fired.append(now)
+                return
+            await asyncio.sleep(ready - now)
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -340,17 +344,11 @@ class OutboxWorker:
                         # A second exercise for the same student in this batch: one a second.
                         await self.repo.defer(row, token, PER_CHAT_INTERVAL)
                         continue
-                    # Take the send slot now but start the task just before it: the task
-                    # commits `sending`, then waits for the slot, so calls leave evenly
-                    # spaced while a row is `sending` only for the moment before its call.
-                    slot = self.pacer.reserve()
-                    ahead = slot - time.monotonic() - SENDING_LEAD
-                    if ahead > 0:
-                        await asyncio.sleep(ahead)
+                    await self.pacer.acquire()
                     await slots.acquire()
                     self._recent[row.email] = time.monotonic()
                     started += 1
-                    task = asyncio.create_task(self._send(row, token, report, slots, slot))
+                    task = asyncio.create_task(self._send(row, token, report, slots))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                     await self._refresh_progress(report.exercises)
@@ -384,23 +382,20 @@ class OutboxWorker:
         token: uuid.UUID,
         report: DrainReport,
         slots: asyncio.Semaphore,
-        slot: float,
     ) -> None:
         try:
-            await self._send_one(row, token, report, slot)
+            await self._send_one(row, token, report)
         except Exception:  # never let one delivery stop the others
             log.exception("Broadcast delivery for exercise %s failed unexpectedly", row.exercise_id)
         finally:
             slots.release()
 
-    async def _send_one(
-        self, row: Claimed, token: uuid.UUID, report: DrainReport, slot: float
-    ) -> None:
+    async def _send_one(self, row: Claimed, token: uuid.UUID, report: DrainReport) -> None:
         _, body, keyboard = await self._exercise(row.exercise_id)
         if not await self.repo.mark_sending(row, token):
             return  # the claim lapsed and someone else has it
         assert row.chat_id is not None
-        await self.pacer.wait(slot)
+        await self.pacer.gate()
         try:
             message = await self.bot.send_message(
                 row.chat_id,
@@ -485,6 +480,7 @@ class OutboxWorker:
                 await asyncio.sleep(wait)
             self._progress_at[chat] = time.monotonic()
             await self.pacer.acquire()
+            await self.pacer.gate()
             try:
                 await self.bot.edit_message_text(
                     body,

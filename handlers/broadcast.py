@@ -18,7 +18,7 @@ import warnings
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Poll, Update
 from telegram.error import BadRequest, TelegramError
@@ -214,7 +214,7 @@ async def _preview(update: Update, context: BotContext) -> int:
             try:
                 await context.bot.send_poll(
                     chat.id, q.question, list(q.options), type=Poll.QUIZ, is_anonymous=False,
-                    correct_option_ids=[q.correct], explanation=q.explanation or None,
+                    correct_option_ids=cast(Any, [q.correct]), explanation=q.explanation or None,
                 )  # fmt: skip
             except TelegramError as exc:
                 log.info("Preview poll not sent: %s", exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
+from typing import Any, cast
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Poll, Update
 from telegram.error import BadRequest, TelegramError
@@ -149,7 +149,7 @@ async def _send_poll(
             question.options,
             type=Poll.QUIZ,
             is_anonymous=False,
-            correct_option_ids=[question.correct_option],
+            correct_option_ids=cast(Any, [question.correct_option]),
             explanation=question.explanation or None,
         )
     except TelegramError as exc:
