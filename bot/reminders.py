@@ -11,6 +11,7 @@ because the engine ignores events dated after "today" until their day comes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import os
@@ -374,18 +375,35 @@ class ReminderService:
         )
 
     async def compose(self, recipients: Sequence[Recipient], day: dt.date) -> dict[str, Digest]:
-        """Each recipient's digest for `day`, keyed by email (empty digests included)."""
+        """Each recipient's digest for `day`, keyed by email (empty digests included).
+
+        Chunk by chunk; the next chunk's query is sent before this chunk is evaluated, so
+        Postgres works while Python does."""
         through = await self.backfill.refreshed_through()
         digests: dict[str, Digest] = {}
-        for chunk in _chunks(recipients, self.CHUNK):
-            windows = {r.email: self.preferences(r).window_days for r in chunk}
+        plans = [
+            {r.email: self.preferences(r).window_days for r in chunk}
+            for chunk in _chunks(recipients, self.CHUNK)
+        ]
+
+        def fetch(windows: dict[str, int]) -> asyncio.Task[list[CandidateRow]]:
             horizons = [(email, day + dt.timedelta(days=w)) for email, w in windows.items()]
-            rows = await self.repo.candidates(horizons, through)
-            by_email: dict[str, list[CandidateRow]] = {}
-            for row in rows:
-                by_email.setdefault(row.email, []).append(row)
-            for email, window in windows.items():
-                digests[email] = build_digest(email, by_email.get(email, ()), day, window)
+            return asyncio.ensure_future(self.repo.candidates(horizons, through))
+
+        pending = fetch(plans[0]) if plans else None
+        try:
+            for i, windows in enumerate(plans):
+                assert pending is not None
+                rows = await pending
+                pending = fetch(plans[i + 1]) if i + 1 < len(plans) else None
+                by_email: dict[str, list[CandidateRow]] = {}
+                for row in rows:
+                    by_email.setdefault(row.email, []).append(row)
+                for email, window in windows.items():
+                    digests[email] = build_digest(email, by_email.get(email, ()), day, window)
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
         return digests
 
     async def preview(self, day: dt.date, email: str | None = None) -> list[PreviewEntry]:

@@ -15,7 +15,7 @@ What it measures, on the embedded Postgres with the real migrations:
    second against the configured rate (DeliveryPolicy.messages_per_second).
 
 Run: /work/venv/bin/python -m tests.bench.bench_reminders [--students 5000] [--patients 20]
-     [--rounds 3] [--deliver 600] [--latency 0.06]
+     [--rounds 3] [--deliver 600] [--latency 0.06] [--harsh]
 Prints figures; nothing here asserts a time.
 """
 
@@ -55,8 +55,10 @@ LONDON = ZoneInfo("Europe/London")
 BASE_USER = 6_000_000
 
 # Deterministic "random" per (student, patient) from hashtext; rows look like a real PTL:
-# mostly RTT (start up to ~15 months ago), some cancer and diagnostic, a third treated,
-# each with an outpatient activity, written the way the platform writes them.
+# mostly RTT, some cancer and diagnostic, a third treated, each with an outpatient activity,
+# written the way the platform writes them. RTT clock starts: by default skewed towards
+# recent referrals like the national waiting list (about a third of these RTT clocks past 18
+# weeks, a few past 52); with --harsh, spread evenly over 15 months (most of them breached).
 _SEED_PATIENTS = """
 insert into public.ptl_patients
     (patient_id, user_email, patient_name, specialty, pathway_type, clock_start_date, events)
@@ -82,8 +84,11 @@ select 'PTLB' || lpad(s::text, 6, '0') || lpad(p::text, 3, '0'),
        lateral (select abs(hashtext(s::text || ':' || p::text)) as h) r,
        lateral (select case when h % 20 < 16 then 'rtt' when h % 20 < 18 then 'cancer_62'
                             when h % 20 < 19 then 'cancer_fds' else 'diagnostic' end as ptype) t,
-       lateral (select $3::date - (case when ptype = 'rtt' then (h / 7) % 460
-                                        else (h / 7) % 80 end)::int as start) d
+       lateral (select $3::date - (case
+                  when ptype <> 'rtt' then (h / 7) % 80
+                  when $4 then (h / 7) % 460
+                  else floor(460 * power(((h / 7) % 1000) / 1000.0, 3))
+                end)::int as start) d
 """
 
 _SEED_LINKS = """
@@ -143,11 +148,11 @@ def _render(digests: dict[str, Digest], result: DayResult) -> None:
         result.with_digest.append(email)
 
 
-async def seed(db: Database, students: int, patients: int) -> float:
+async def seed(db: Database, students: int, patients: int, harsh: bool = False) -> float:
     started = time.perf_counter()
     async with db.service() as conn:
         await conn.execute(_SEED_LINKS, students, BASE_USER)
-        await conn.execute(_SEED_PATIENTS, students, patients, TODAY)
+        await conn.execute(_SEED_PATIENTS, students, patients, TODAY, harsh)
     async with db.pool.acquire() as conn:
         await conn.execute("analyze public.ptl_patients")
         await conn.execute("analyze ptl_bot.telegram_links")
@@ -175,7 +180,9 @@ async def explain_candidates(db: Database, service: ReminderService) -> str:
     return "\n      ".join(keep)
 
 
-async def main(students: int, patients: int, rounds: int, deliver: int, latency: float) -> None:
+async def main(
+    students: int, patients: int, rounds: int, deliver: int, latency: float, harsh: bool
+) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="ptl-bench-reminders-"))
     dsn = await embedded_dsn(data_dir)
     await migrate(dsn)
@@ -186,8 +193,9 @@ async def main(students: int, patients: int, rounds: int, deliver: int, latency:
     rows = students * patients
     print(f"Breach reminders: {students:,} students x {patients} patients = {rows:,} rows")
     print(f"  (machine load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    seeded = await seed(db, students, patients)
-    print(f"  seed in SQL (platform shape, no clock fields): {seeded:.1f} s")
+    seeded = await seed(db, students, patients, harsh)
+    mix = "harsh: RTT starts spread evenly" if harsh else "national-shaped RTT waits"
+    print(f"  seed in SQL (platform shape, no clock fields; {mix}): {seeded:.1f} s")
 
     started = time.perf_counter()
     first = await service.refresh_clocks()
@@ -288,5 +296,8 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--deliver", type=int, default=600)
     parser.add_argument("--latency", type=float, default=0.06)
+    parser.add_argument(
+        "--harsh", action="store_true", help="RTT starts spread evenly: most clocks breached"
+    )
     a = parser.parse_args()
-    asyncio.run(main(a.students, a.patients, a.rounds, a.deliver, a.latency))
+    asyncio.run(main(a.students, a.patients, a.rounds, a.deliver, a.latency, a.harsh))
