@@ -40,11 +40,10 @@ async def current_student(update: Update, context: BotContext) -> Student | None
     user = update.effective_user
     if user is None:
         return None
-    services = context.services
-    link = await services.links.active_for_user(user.id)
-    if link is None:
+    found = await context.services.links.identity(user.id)
+    if found is None:
         return None
-    role = await services.staff.role_of(link.email)
+    link, role = found
     return Student(user.id, link.chat_id, link.email, link.first_name or user.first_name, role)
 
 

@@ -46,6 +46,23 @@ class LinkRepository:
             )
         return Link.model_validate(dict(row)) if row else None
 
+    async def identity(self, telegram_user_id: int) -> tuple[Link, str | None] | None:
+        """The active link and the email's staff role, in one round trip.
+
+        Every student command asks this first, so it is a single autocommit statement
+        rather than two transactions."""
+        row = await self.db.pool.fetchrow(
+            f"select {_LINK_COLUMNS}, s.role as staff_role"
+            " from ptl_bot.telegram_links l left join ptl_bot.staff s using (email)"
+            " where l.telegram_user_id = $1 and l.active",
+            telegram_user_id,
+        )
+        if row is None:
+            return None
+        data = dict(row)
+        role = data.pop("staff_role")
+        return Link.model_validate(data), role
+
     async def active_for_email(self, email: str) -> Link | None:
         async with self.db.service() as conn:
             row = await conn.fetchrow(
