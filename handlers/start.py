@@ -234,14 +234,12 @@ async def _send_code(update: Update, context: BotContext, email: str) -> object:
         message = text.CODE_SENT.format(email=esc(email), minutes=MINUTES)
         await _say(update, context, message, code_keyboard())
         return CODE
-    await _say(update, context, _refusal_message(outcome, email, context))
-    if outcome.status in ("rejected", "domain_refused"):
-        return EMAIL
-    if data.get(K_EMAIL):
-        await _say(
-            update, context, text.RESUME_CODE.format(email=esc(data[K_EMAIL])), code_keyboard()
-        )
+    refusal = _refusal_message(outcome, email, context)
+    if outcome.status not in ("rejected", "domain_refused") and data.get(K_EMAIL):
+        resume = text.RESUME_CODE.format(email=esc(data[K_EMAIL]))
+        await _say(update, context, refusal + "\n\n" + resume, code_keyboard())
         return CODE
+    await _say(update, context, refusal)
     return EMAIL
 
 
