@@ -49,6 +49,8 @@ def events_from_json(entries: Sequence[Mapping[str, Any]] | None) -> list[Event]
     """Engine events from a row's `events` JSON, in recorded order; unreadable entries skipped."""
     events: list[Event] = []
     for order, entry in enumerate(entries or []):
+        if not isinstance(entry, Mapping):  # platform rows can hold anything in the array
+            continue
         kind = kind_of(entry)
         raw_date = entry.get("date")
         if kind is None or not raw_date:

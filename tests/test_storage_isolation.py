@@ -162,3 +162,13 @@ async def test_stats_counts_own_rows(db: Database) -> None:
     stats = await repo.stats(A, date(2025, 5, 13))
     assert stats.total == 2 and stats.running == 1 and stats.breached == 1
     assert stats.by_specialty == {"Cardiology": 2}
+
+
+def test_unreadable_platform_events_are_skipped() -> None:
+    """Platform rows may hold junk in `events`: it is skipped, never a crash."""
+    from bot.records import events_from_json
+
+    junk = ["a string", 42, None, {"date": "not a date", "code": "30"}, {"code": "30"}]
+    good = {"date": "2025-03-10", "code": "30", "description": "Admitted"}
+    events = events_from_json([*junk, good])  # type: ignore[list-item]
+    assert [(e.date.isoformat(), e.kind) for e in events] == [("2025-03-10", "treatment_started")]
