@@ -218,7 +218,11 @@ async def _preview(update: Update, context: BotContext) -> int:
                 )  # fmt: skip
             except TelegramError as exc:
                 log.info("Preview poll not sent: %s", exc)
-    cohort = await services.tutoring.cohort(_tutor_email(context), int(draft["cohort_id"]))
+    try:
+        cohort = await services.tutoring.cohort(_tutor_email(context), int(draft["cohort_id"]))
+    except NotYourCohortError:  # deleted or handed over while the form was open
+        await context.bot.send_message(chat.id, text.NOT_YOUR_COHORT)
+        return END
     confirm = text.CONFIRM_SEND.format(
         title=_esc(draft["title"]),
         cohort=_esc(cohort.name),
@@ -526,6 +530,13 @@ async def send(update: Update, context: BotContext, student: Student) -> int:
         return END
     due = draft.get("due")
     try:
+        cohort = await services.tutoring.cohort(student.email, int(draft["cohort_id"]))
+        if cohort.members == 0 or cohort.archived_at is not None:
+            await query.answer()
+            if context.user_data is not None:
+                context.user_data.pop(DRAFT, None)
+            await _say(update, context, text.SEND_NO_MEMBERS.format(cohort=_esc(cohort.name)))
+            return END
         exercise, created = await services.exercises.create(
             tutor_email=student.email,
             cohort_id=int(draft["cohort_id"]),
