@@ -106,8 +106,6 @@ def _env(db_dsn: str, telegram: FakeBotAPIServer, tmp: Path, **extra: str) -> di
         VERIFIER="console",
         PTL_DATA_DIR=str(tmp / "data"),
         LOG_LEVEL="INFO",
-        DB_POOL_MIN_SIZE="1",
-        DB_POOL_MAX_SIZE="4",
     )
     env.update(extra)
     return env
