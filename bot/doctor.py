@@ -116,6 +116,18 @@ def config_findings(settings: Settings) -> list[Finding]:
                 "set DB_POOL_MAX_SIZE to 2 or more (default 10)",
             )
         )
+    elif settings.concurrent_updates * 3 > settings.db_pool_max_size:
+        out.append(
+            Finding(
+                "warn",
+                "Connection pool",
+                f"CONCURRENT_UPDATES={settings.concurrent_updates} with DB_POOL_MAX_SIZE="
+                f"{settings.db_pool_max_size}: each update in flight can hold up to three "
+                "connections, so busy moments will wait for the pool",
+                f"raise DB_POOL_MAX_SIZE to {settings.concurrent_updates * 3}, or unset "
+                "CONCURRENT_UPDATES (automatic)",
+            )
+        )
     out.extend(verifier_findings(settings))
     return out
 

@@ -193,6 +193,13 @@ def test_configuration_findings() -> None:
     )
     assert any(f.level == "warn" and "service-role" in f.detail for f in supabase)
 
+    crowded = config_findings(
+        _settings(pooled, db_statement_cache_size=0, concurrent_updates=8, db_pool_max_size=10)
+    )
+    assert any(f.check == "Connection pool" and f.level == "warn" for f in crowded)
+    one = config_findings(_settings(pooled, db_statement_cache_size=0, db_pool_max_size=1))
+    assert any(f.check == "Connection pool" for f in _errors(one))
+
     no_token = config_findings(
         _settings(pooled, telegram_bot_token=None, verifier=None, db_statement_cache_size=0)
     )
