@@ -36,6 +36,7 @@ from bot.context import BotContext
 from bot.dates import format_date
 from bot.email_address import check_email, domain_allowed
 from bot.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
+from bot import commands
 from bot.messages import identity as text
 from bot.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
 from handlers.guards import current_student
@@ -344,6 +345,12 @@ async def _linked(update: Update, context: BotContext, outcome: CheckOutcome) ->
             )
         except TelegramError as exc:
             log.info("Could not tell the previous chat about a re-link (%s)", type(exc).__name__)
+        await commands.reset_chat(context.application, old.chat_id)
+    # Tutors see their commands in the menu straight away, not at the next start-up.
+    if update.effective_chat is not None:
+        await commands.sync_chat_for_email(
+            context.application, update.effective_chat.id, link.email
+        )
     linked = text.LINKED.format(email=esc(link.email))
     if link.previous_email:
         linked += "\n" + text.LINKED_SWITCHED.format(old=esc(link.previous_email))
@@ -433,6 +440,7 @@ async def unlink_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is not None and query.data == "unlink:yes":
         await services.links.unlink(user_id)
+        await commands.reset_chat(context.application, link.chat_id)
         log.info("Telegram user %s unlinked", user_id)
         await _say(update, context, text.UNLINKED)
     else:

@@ -124,3 +124,27 @@ async def test_unlinking_takes_the_tutor_menu_back(db: Database) -> None:
         assert commands.TUTOR_MENU_MARK not in (stored or {})
     finally:
         await harness.close_bot(bot)
+
+
+async def test_a_tutor_linking_through_start_gets_the_menu_and_unlink_takes_it_back(
+    db: Database,
+) -> None:
+    """The real /start and /unlink flows keep the chat's command menu in step."""
+    from tests.test_identity_flow import attach_console, console_code
+
+    bot, api = await _start(db)
+    try:
+        out = attach_console(bot)
+        await bot.services.staff.add("tara@uni.example", "tutor")
+        tara = bot.user(906, "Tara")
+        await tara.send("/start")
+        await tara.send("tara@uni.example")
+        await tara.send(console_code(out))
+        assert "cohorts" in _names(api, _chat_scope(906))
+        await tara.send("/unlink")
+        await tara.press(tara.last.button_labels[0])  # the confirming button
+        assert {"type": "chat", "chat_id": 906} in [
+            c.params["scope"] for c in api.calls_to("deleteMyCommands")
+        ]
+    finally:
+        await harness.close_bot(bot)
