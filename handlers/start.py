@@ -32,11 +32,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import commands
 from bot.context import BotContext
 from bot.dates import format_date
 from bot.email_address import check_email, domain_allowed
 from bot.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
-from bot import commands
 from bot.messages import identity as text
 from bot.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
 from handlers.guards import current_student
