@@ -70,8 +70,10 @@ class Settings(BaseSettings):
     ptl_data_dir: Path = Field(
         default=Path("data"), description="Embedded database and local files live here."
     )
-    db_pool_min_size: int = Field(default=1, ge=0, le=100)
-    db_pool_max_size: int = Field(default=10, ge=1, le=200)
+    db_pool_min_size: int = Field(default=1, ge=0, le=100, description="Connections kept open.")
+    db_pool_max_size: int = Field(
+        default=10, ge=1, le=200, description="Most connections this process opens."
+    )
     concurrent_updates: int = Field(
         default=0,
         ge=0,
@@ -93,8 +95,12 @@ class Settings(BaseSettings):
         default=False,
         description="Accept any Modulus-11-valid NHS number, not only the 999 test range.",
     )
-    at_risk_days_rtt: int = Field(default=28, ge=0, le=126)
-    at_risk_days_cancer: int = Field(default=7, ge=0, le=62)
+    at_risk_days_rtt: int = Field(
+        default=28, ge=0, le=126, description="RTT clock is at risk this many days before breach."
+    )
+    at_risk_days_cancer: int = Field(
+        default=7, ge=0, le=62, description="Cancer/diagnostic at-risk days before breach."
+    )
     form_idle_minutes: int = Field(
         default=60,
         ge=5,
@@ -137,10 +143,20 @@ class Settings(BaseSettings):
     )
 
     # --- Reminders and broadcasts -----------------------------------------------------------
-    reminder_default_time: str = Field(default="08:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    reminder_default_window_days: int = Field(default=7, ge=1, le=60)
-    reminder_weekdays_only: bool = True
-    reminder_send_empty: bool = False
+    reminder_default_time: str = Field(
+        default="08:30",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="Daily digest time (HH:MM, local) for students who have not chosen one.",
+    )
+    reminder_default_window_days: int = Field(
+        default=7, ge=1, le=60, description="Digest lists patients breaching within this many days."
+    )
+    reminder_weekdays_only: bool = Field(
+        default=True, description="Default digest days: weekdays only (false: every day)."
+    )
+    reminder_send_empty: bool = Field(
+        default=False, description="Send an all-clear digest when nothing is at risk."
+    )
     reminder_messages_per_second: float = Field(
         default=20.0,
         gt=0,
@@ -148,11 +164,15 @@ class Settings(BaseSettings):
         description="Breach reminder sends per second (Telegram allows a bot about 30 "
         "messages a second; the rest is left for answering students).",
     )
-    broadcast_messages_per_second: float = Field(default=30.0, gt=0, le=1000)
+    broadcast_messages_per_second: float = Field(
+        default=30.0, gt=0, le=1000, description="Exercise broadcast sends per second (overall)."
+    )
 
     # --- Logging --------------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level (console mode shows warnings only unless set)."
+    )
+    log_json: bool = Field(default=False, description="One JSON object per log line.")
 
     @field_validator("timezone")
     @classmethod
