@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    from bot import commands as command_menu
     from handlers import (
         add,
         bin,
@@ -32,8 +33,6 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         update,
         validate,
     )
-
-    from bot import commands as command_menu
 
     errors.register(app)
     start.register(app)

@@ -78,7 +78,7 @@ def make_verifier(settings: Settings, services: Services) -> Verifier:
             for name, value in (
                 ("SUPABASE_URL", settings.supabase_url),
                 ("SUPABASE_KEY", settings.supabase_key),
-            )  # fmt: skip
+            )
             if not value
         ]
         if missing:
