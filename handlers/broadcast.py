@@ -48,6 +48,7 @@ from bot.messages import tutors as text
 from bot.pathway import PATHWAY_TYPES
 from bot.scenarios import MAX_QUESTIONS, SCENARIOS, QuestionError, QuizQuestion, parse_question
 from handlers.guards import Student, current_student, tutor_only
+from handlers.replies import say as _say
 from storage.exercises import NotYourCohortError
 
 log = logging.getLogger(__name__)
@@ -79,21 +80,6 @@ def _nav(*rows: list[InlineKeyboardButton], back: bool = True) -> InlineKeyboard
     if back:
         last.insert(0, InlineKeyboardButton(common.BACK, callback_data="bc:b"))
     return InlineKeyboardMarkup([*rows, last])
-
-
-async def _say(update: Update, context: BotContext, body: str, keyboard: Any = None) -> None:
-    """Edit the pressed message (button steps) or send a new one (typed steps)."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_text(body, reply_markup=keyboard)
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, body, reply_markup=keyboard)
 
 
 async def _answer(update: Update, message: str | None = None, alert: bool = False) -> None:

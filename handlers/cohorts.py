@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.dates import format_date
 from bot.messages import tutors as text
 from handlers.guards import Student, tutor_only
+from handlers.replies import say as _say
 from storage.cohorts import INVITE_PREFIX
 from storage.tutoring import CohortSummary, Member, NotYourCohortError
 
@@ -46,20 +46,6 @@ def when(context: BotContext, stamp: datetime | None) -> str:
     if stamp is None:
         return text.NEVER
     return format_date(stamp.astimezone(context.services.settings.tz).date())
-
-
-async def _say(update: Update, context: BotContext, body: str, keyboard: Any = None) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_text(body, reply_markup=keyboard)
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, body, reply_markup=keyboard)
 
 
 def _card_keyboard(cohort: CohortSummary) -> InlineKeyboardMarkup:

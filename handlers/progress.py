@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
 from bot.dates import format_date
 from bot.messages import tutors as text
 from handlers.guards import Student, tutor_only
+from handlers.replies import say as _say
 from storage.tutoring import NotYourCohortError, ProgressRow
 
 PER_PAGE = 25
@@ -39,22 +39,6 @@ def _when(context: BotContext, stamp: datetime | None) -> str:
     if stamp is None:
         return text.NEVER
     return format_date(stamp.astimezone(context.services.settings.tz).date())
-
-
-async def _say(
-    update: Update, context: BotContext, body: str, keyboard: Any = None, *, new: bool = False
-) -> None:
-    query = update.callback_query
-    if not new and query is not None and query.message is not None:
-        try:
-            await query.edit_message_text(body, reply_markup=keyboard)
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return
-    chat = update.effective_chat
-    assert chat is not None
-    await context.bot.send_message(chat.id, body, reply_markup=keyboard)
 
 
 def _stage(row: ProgressRow) -> str:
