@@ -109,8 +109,9 @@ class Console:
             if stripped.isdigit() and 1 <= int(stripped) <= len(labels):
                 await user.press(labels[int(stripped) - 1], message=target)
                 return
-            if stripped in labels:
-                await user.press(stripped, message=target)
+            label = _matching_label(stripped, labels)
+            if label is not None:
+                await user.press(label, message=target)
                 return
         await user.send(text)
 
@@ -120,6 +121,20 @@ class Console:
             if message.buttons:
                 return message
         return None
+
+
+def _bare(label: str) -> str:
+    """A label without its emoji and arrows, for typing: "✅ Save" -> "save"."""
+    return re.sub(r"^\W+|\W+$", "", label).casefold()
+
+
+def _matching_label(typed: str, labels: list[str]) -> str | None:
+    """The button a typed line means: its exact label, or the label without emoji and case
+    ("save" presses "✅ Save") when exactly one button matches that way."""
+    if typed in labels:
+        return typed
+    loose = [label for label in labels if _bare(label) and _bare(label) == _bare(typed)]
+    return loose[0] if len(loose) == 1 else None
 
 
 async def run_console(
