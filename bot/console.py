@@ -133,6 +133,8 @@ def _matching_label(typed: str, labels: list[str]) -> str | None:
     ("save" presses "✅ Save") when exactly one button matches that way."""
     if typed in labels:
         return typed
+    if typed.startswith("/"):  # a command is always sent, never taken for a button
+        return None
     loose = [label for label in labels if _bare(label) and _bare(label) == _bare(typed)]
     return loose[0] if len(loose) == 1 else None
 

@@ -17,4 +17,5 @@ def test_exact_and_loose_labels_press_the_button() -> None:
 
 def test_other_text_is_sent_as_a_message() -> None:
     assert _matching_label("Ann Example", LABELS) is None
+    assert _matching_label("/validate", ["✅ Validate"]) is None  # commands stay commands
     assert _matching_label("ok", ["✅ OK", "OK!"]) is None  # ambiguous: not guessed
