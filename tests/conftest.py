@@ -16,7 +16,7 @@ from tests import harness, pg
 @pytest.fixture(scope="session")
 async def pg_admin() -> AsyncIterator[str]:
     """Admin DSN of the session's Postgres, with a migrated template database."""
-    admin = pg.admin_dsn()
+    admin = await pg.admin_dsn()
     await pg.create_template(admin)
     yield admin
 

@@ -189,7 +189,7 @@ async def prepare(students: int) -> tuple[str, int]:
     from storage.migrations import migrate
     from tests import pg
 
-    admin = pg.admin_dsn()
+    admin = await pg.admin_dsn()
     import asyncpg
 
     conn = await asyncpg.connect(admin)

@@ -240,7 +240,7 @@ async def _load(
 
 async def bench(args: argparse.Namespace) -> list[Result]:
     tmp = Path(tempfile.mkdtemp(prefix="ptl-bench-webhook-"))
-    admin = pg.admin_dsn()
+    admin = await pg.admin_dsn()
     await pg.create_template(admin)
     results: list[Result] = []
     loop = asyncio.get_running_loop()
