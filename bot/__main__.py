@@ -1,6 +1,6 @@
-"""`python -m bot`: see bot/cli.py."""
+"""`python -m bot`: see bot/runtime/cli.py."""
 
-from bot.cli import main
+from bot.runtime.cli import main
 
 if __name__ == "__main__":
     main()

@@ -20,6 +20,14 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message is safe to print (no secret values)."""
 
 
+class StartupError(Exception):
+    """Start-up cannot continue; the message tells the operator what to do.
+
+    Here, beside the settings, because every layer can find a start-up fault (a verifier
+    with unusable settings, a database that needs migrating) and the runtime reports them
+    all the same way: one message, exit 2."""
+
+
 class Settings(BaseSettings):
     """Every setting the bot reads. Field names map to upper-case environment variables."""
 

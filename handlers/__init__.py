@@ -1,7 +1,11 @@
 """Telegram handlers, one module per conversation or feature.
 
 `register_all` is the single list of what the bot answers; each feature module exposes
-`register(app)` and adds its handlers (and jobs) there.
+`register(app)` and adds its handlers (and jobs) there. `command_menu` sets the menus from
+what is registered.
+
+May import: `bot.services`, `bot.messages`, `bot.rules`, `storage`, `bot.config`, `bot.hooks`
+and Telegram. Never `bot.runtime`, which is the only package that imports handlers.
 """
 
 from __future__ import annotations
@@ -12,13 +16,13 @@ from telegram.ext import Application
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from bot import commands as command_menu
     from handlers import (
         add,
         bin,
         broadcast,
         card,
         cohorts,
+        command_menu,
         errors,
         exercises,
         export,

@@ -5,7 +5,7 @@ consultant, notes), then a summary with the clock the rules engine computes, and
 Edit a field / Cancel. Nothing touches the database until Save, which writes one row through
 the student-scoped repository (row-level security) with the stored clock fields, and then
 shows the patient card. The fields themselves (what each accepts, how it explains a refusal)
-live in bot/forms.py and are shared with /update.
+live in bot/services/patient_form.py and are shared with /update.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.forms import FIELD_ORDER, FIELDS, FieldContext, Parsed, clip, clock_line, esc
 from bot.messages import add as text
 from bot.messages import common
 from bot.messages import forms as form_text
-from bot.ptl_view import at_risk_days
-from bot.records import evaluate_row, stored_clock_fields
+from bot.messages.clock import clock_line
+from bot.messages.html import esc
+from bot.rules.fields import clip
+from bot.rules.records import evaluate_row, stored_clock_fields
+from bot.services.container import BotContext
+from bot.services.patient_form import FIELD_ORDER, FIELDS, FieldContext, Parsed
+from bot.services.ptl_view import at_risk_days
 from handlers.card import send_card
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only

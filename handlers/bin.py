@@ -21,11 +21,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import SERVICES_KEY, BotContext
-from bot.dates import format_date
 from bot.messages import bin as text
-from bot.ptl_view import at_risk_days, evaluate_patient
-from handlers.card import MAX_CALLBACK_BYTES, clip, edit_or_send, esc, render_card
+from bot.messages.html import esc
+from bot.rules.dates import format_date
+from bot.rules.fields import clip
+from bot.services.container import SERVICES_KEY, BotContext
+from bot.services.ptl_view import at_risk_days, evaluate_patient
+from handlers.card import MAX_CALLBACK_BYTES, edit_or_send, render_card
 from handlers.guards import Student, student_only
 from storage.models import Patient
 from storage.patients import PatientNotFoundError, StaleWriteError

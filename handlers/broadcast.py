@@ -5,7 +5,7 @@ questions -> due date -> preview and Send. Every step has Back and Cancel; the d
 persistent user_data (JSON) and the state in the persistent conversation, so a restart
 resumes the form. Send creates the exercise and one outbox row per member in one transaction
 (keyed by the draft's token, so a double press sends once), turns the confirmation into the
-live progress message, and wakes the outbox worker (bot/outbox.py).
+live progress message, and wakes the outbox worker (bot/services/outbox.py).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import outbox
-from bot.context import SERVICES_KEY, BotContext
-from bot.dates import format_date, parse_date
-from bot.exercise_csv import (
+from bot.messages import common
+from bot.messages import tutors as text
+from bot.rules.dates import format_date, parse_date
+from bot.rules.pathway import PATHWAY_TYPES
+from bot.rules.scenario_csv import (
     COLUMNS,
     MAX_BYTES,
     MAX_ROWS,
@@ -43,10 +44,15 @@ from bot.exercise_csv import (
     summarise_problems,
     template_csv,
 )
-from bot.messages import common
-from bot.messages import tutors as text
-from bot.pathway import PATHWAY_TYPES
-from bot.scenarios import MAX_QUESTIONS, SCENARIOS, QuestionError, QuizQuestion, parse_question
+from bot.rules.scenarios import (
+    MAX_QUESTIONS,
+    SCENARIOS,
+    QuestionError,
+    QuizQuestion,
+    parse_question,
+)
+from bot.services import outbox
+from bot.services.container import SERVICES_KEY, BotContext
 from handlers.guards import Student, current_student, tutor_only
 from handlers.replies import say as _say
 from storage.exercises import NotYourCohortError

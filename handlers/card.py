@@ -2,7 +2,7 @@
 
 Why one renderer: the card is shown from /ptl, /find, after /add and /update, from a breach
 reminder and after a stale edit; students must see the same facts in the same place every
-time. The clock comes from the rules engine (`bot.ptl_view.evaluate_patient`); this module
+time. The clock comes from the rules engine (`bot.services.ptl_view.evaluate_patient`); this module
 only lays it out. Everything a student typed is HTML-escaped here.
 
 Callback data (<= 64 bytes):
@@ -13,7 +13,6 @@ Callback data (<= 64 bytes):
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import date
 from typing import Any
@@ -22,13 +21,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.context import BotContext
-from bot.dates import format_date
 from bot.messages import card as text
-from bot.nhs_number import format_nhs
-from bot.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES, ClockState, rtt_code_for
-from bot.ptl_view import NO_CLOCK_MARK, STATUS_MARKS, at_risk_days, evaluate_patient
-from bot.records import events_from_json
+from bot.messages.html import esc
+from bot.rules.dates import format_date
+from bot.rules.fields import clip
+from bot.rules.nhs_number import format_nhs
+from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES, ClockState, rtt_code_for
+from bot.rules.records import events_from_json
+from bot.services.container import BotContext
+from bot.services.ptl_view import NO_CLOCK_MARK, STATUS_MARKS, at_risk_days, evaluate_patient
 from handlers.guards import Student, student_only
 from storage.models import Patient
 from storage.patients import PatientNotFoundError
@@ -37,17 +38,6 @@ DEFAULT_BACK = "ptl:0:all:all"
 MAX_EVENTS_SHOWN = 6
 MAX_CALLBACK_BYTES = 64
 _CARD_DATA = re.compile(r"^card:([^:]{1,40})(?::(\d{1,4}):(\w{1,6}):(\w{1,6}))?$")
-
-
-def esc(value: object) -> str:
-    """Escape anything that came from a person (names, notes, descriptions) for HTML."""
-    return html.escape(str(value), quote=False)
-
-
-def clip(value: str, limit: int) -> str:
-    """Shorten long free text so a card always fits in one Telegram message."""
-    value = " ".join(value.split())
-    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
 def _callback(data: str) -> str | None:

@@ -18,9 +18,9 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.dates import format_date
 from bot.messages import tutors as text
+from bot.rules.dates import format_date
+from bot.services.container import BotContext
 from handlers.guards import Student, tutor_only
 from handlers.replies import say as _say
 from storage.cohorts import INVITE_PREFIX

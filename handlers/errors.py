@@ -3,8 +3,8 @@
 Any exception a handler lets through is logged in full under a short reference id, and the
 student is told, in one friendly line, that something went wrong and which id to quote. The
 log line says which kind of update failed and in which chat, never what the student typed
-(that could be a patient's details); the root handler's redacting filter (bot/logs.py) scrubs
-whatever the traceback itself repeats.
+(that could be a patient's details); the root handler's redacting filter
+(bot/runtime/logs.py) scrubs whatever the traceback itself repeats.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, TimedOut
 from telegram.ext import Application
 
-from bot.context import BotContext
 from bot.messages import common as text
+from bot.services.container import BotContext
 
 log = logging.getLogger(__name__)
 

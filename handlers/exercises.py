@@ -17,11 +17,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Poll, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, PollAnswerHandler
 
-from bot.context import BotContext
-from bot.dates import format_date
 from bot.messages import tutors as text
-from bot.outbox import exercise_keyboard, exercise_tag, exercise_text
-from bot.scenarios import ScenarioPatient
+from bot.rules.dates import format_date
+from bot.rules.scenarios import ScenarioPatient
+from bot.services.container import BotContext
+from bot.services.outbox import exercise_keyboard, exercise_tag, exercise_text
 from handlers.guards import Student, student_only
 from storage.exercises import Delivery, Exercise
 

@@ -1,4 +1,5 @@
-"""/export: the student's PTL as a CSV document (built by `bot.export`, no Telegram there)."""
+"""/export: the student's PTL as a CSV document (built by `bot.services.export`, which knows
+nothing of Telegram)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.dates import format_date
-from bot.export import build_csv, export_filename
 from bot.messages import export as text
+from bot.rules.dates import format_date
+from bot.services.container import BotContext
+from bot.services.export import build_csv, export_filename
 from handlers.guards import Student, student_only
 from handlers.ptl import load_entries
 

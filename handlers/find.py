@@ -27,10 +27,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext
 from bot.messages import find as text
-from bot.ptl_view import at_risk_days, build_entries
-from handlers.card import MAX_CALLBACK_BYTES, clip, esc, send_card
+from bot.messages.html import esc
+from bot.rules.fields import clip
+from bot.services.container import BotContext
+from bot.services.ptl_view import at_risk_days, build_entries
+from handlers.card import MAX_CALLBACK_BYTES, send_card
 from handlers.guards import Student, student_only
 from handlers.ptl import entry_line
 

@@ -12,7 +12,7 @@ What a student gets from it, whichever form they are in:
 How the state is kept: PTB's persistent `ConversationHandler` holds the current step (so a
 restart resumes at the same step) and `user_data[form.name]` holds the draft (answers, the
 trail of steps for Back, the prompt message id, timestamps). Both are written to Postgres
-after every update (bot/app.py, storage/persistence.py).
+after every update (bot/runtime/app.py, storage/persistence.py).
 
 Why a pseudo-update ends a conversation: PTB has no public call to end a conversation from
 outside (its own `conversation_timeout` uses in-memory jobs that die with the process). So
@@ -54,10 +54,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext
-from bot.forms import Choice, is_idle
 from bot.messages import common
 from bot.messages import forms as text
+from bot.rules.fields import is_idle
+from bot.services.container import BotContext
+from bot.services.patient_form import Choice
 from storage.form_drafts import idle_drafts
 from storage.persistence import PostgresPersistence
 
@@ -705,7 +706,7 @@ async def _at_startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 def _register_shared(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from bot.app import add_startup_hook
+    from bot.hooks import add_startup_hook
 
     app.add_handler(TypeHandler(Update, _hold_on_switch), group=HOLD_GROUP)
     add_startup_hook(app, _at_startup)

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.ext import ConversationHandler
 
-from bot.context import BotContext
 from bot.messages import common as text
+from bot.services.container import BotContext
 
 R = TypeVar("R")
 

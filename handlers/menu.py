@@ -11,8 +11,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
 from bot.messages import menu as text
+from bot.services.container import BotContext
 from handlers.guards import Student, student_only
 
 

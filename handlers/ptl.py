@@ -7,7 +7,7 @@ rather than filling the chat.
 
 Callback data (<= 64 bytes):
 - `ptl:<page>:<status>:<type>`  show that page (status and type are short filter codes from
-  `bot.ptl_view.STATUS_FILTERS` / `TYPE_FILTERS`; unknown codes mean "all");
+  `bot.services.ptl_view.STATUS_FILTERS` / `TYPE_FILTERS`; unknown codes mean "all");
 - `ptlf:<s|t>:<page>:<status>:<type>`  show the status or type choices for that view.
 """
 
@@ -20,10 +20,12 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.dates import format_date
 from bot.messages import ptl as text
-from bot.ptl_view import (
+from bot.messages.html import esc
+from bot.rules.dates import format_date
+from bot.rules.fields import clip
+from bot.services.container import BotContext
+from bot.services.ptl_view import (
     STATUS_FILTERS,
     TYPE_FILTERS,
     PtlEntry,
@@ -31,7 +33,7 @@ from bot.ptl_view import (
     build_entries,
     filter_entries,
 )
-from handlers.card import MAX_CALLBACK_BYTES, clip, edit_or_send, esc
+from handlers.card import MAX_CALLBACK_BYTES, edit_or_send
 from handlers.guards import Student, student_only
 
 PAGE_SIZE = text.PAGE_SIZE

@@ -29,11 +29,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from bot.app import add_startup_hook
-from bot.context import SERVICES_KEY, BotContext
+from bot.hooks import add_startup_hook
 from bot.messages import reminders as text
-from bot.reminders import Digest, ReminderService, reminder_service
-from bot.services import Services
+from bot.rules.digest import Digest
+from bot.services.container import SERVICES_KEY, BotContext, Services
+from bot.services.reminders import ReminderService
 from storage.reminders import Recipient
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ async def run_reminders(app: AnyApp, *, exclusive: bool = True) -> RunReport:
     if lock.locked():
         return RunReport(skipped=True)
     async with lock:
-        reminders = reminder_service(_services(app))
+        reminders = _services(app).reminders
         if not exclusive:
             return await _run(app, renew=None)
         repo, runner = reminders.repo, reminders.runner
@@ -163,7 +163,7 @@ async def run_reminders(app: AnyApp, *, exclusive: bool = True) -> RunReport:
 
 async def _run(app: AnyApp, *, renew: Callable[[], Awaitable[bool]] | None) -> RunReport:
     services = _services(app)
-    reminders = reminder_service(services)
+    reminders = services.reminders
     rules = policy(app)
     report = RunReport()
     try:

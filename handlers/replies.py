@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.context import BotContext
+from bot.services.container import BotContext
 
 
 async def say(

@@ -32,16 +32,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.context import BotContext
 from bot.messages import reminders as text
-from bot.reminders import (
-    DAYS,
-    TIME_CHOICES,
-    WINDOW_CHOICES,
-    ReminderService,
-    parse_time,
-    reminder_service,
-)
+from bot.rules.digest import DAYS, TIME_CHOICES, WINDOW_CHOICES, parse_time
+from bot.services.container import BotContext
+from bot.services.reminders import ReminderService
 from handlers.guards import Student, student_only
 from storage.reminders import Recipient
 
@@ -169,7 +163,7 @@ async def settings_command(update: Update, context: BotContext, student: Student
     """/settings, the main menu's Reminders button, or the button under a digest."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-    service = reminder_service(context.services)
+    service = context.services.reminders
     recipient = await _recipient(service, student)
     if recipient is None:  # unlinked between the guard and here
         return ConversationHandler.END
@@ -182,7 +176,7 @@ async def settings_command(update: Update, context: BotContext, student: Student
 async def on_button(update: Update, context: BotContext, student: Student) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
-    service = reminder_service(context.services)
+    service = context.services.reminders
     recipient = await _recipient(service, student)
     if recipient is None:
         await query.answer()
@@ -263,7 +257,7 @@ async def on_time_text(update: Update, context: BotContext, student: Student) ->
         shown = html.escape(typed.strip()[:30], quote=False)
         await context.bot.send_message(student.chat_id, text.TIME_INVALID.format(text=shown))
         return TYPING_TIME
-    service = reminder_service(context.services)
+    service = context.services.reminders
     updated = await service.update_preferences(student.telegram_user_id, {"reminder_time": chosen})
     if updated is None:
         return ConversationHandler.END

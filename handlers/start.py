@@ -32,13 +32,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import commands
-from bot.context import BotContext
-from bot.dates import format_date
-from bot.email_address import check_email, domain_allowed
-from bot.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
 from bot.messages import identity as text
-from bot.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
+from bot.rules.dates import format_date
+from bot.rules.email_address import check_email, domain_allowed
+from bot.services.container import BotContext
+from bot.services.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
+from bot.services.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
+from handlers import command_menu as commands
 from handlers.guards import current_student
 from handlers.menu import main_menu_keyboard
 

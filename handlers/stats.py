@@ -1,7 +1,7 @@
 """/stats: the PTL in figures, plus a chart of waiting times in weekly bands.
 
-Figures come from `bot.stats.summarise` over the engine's clocks; the chart is drawn by
-`bot.charts` in a worker thread (it takes tens of milliseconds of CPU), so other students'
+Figures come from `bot.services.stats.summarise` over the engine's clocks; the chart is drawn by
+`bot.services.charts` in a worker thread (it takes tens of milliseconds of CPU), so other students'
 updates are not held up while it renders.
 """
 
@@ -15,12 +15,13 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot import charts
-from bot.context import BotContext
-from bot.dates import format_date
 from bot.messages import stats as text
-from bot.stats import RTT_STANDARD_PERCENT, Summary, summarise
-from handlers.card import clip, esc
+from bot.messages.html import esc
+from bot.rules.dates import format_date
+from bot.rules.fields import clip
+from bot.services import charts
+from bot.services.container import BotContext
+from bot.services.stats import RTT_STANDARD_PERCENT, Summary, summarise
 from handlers.guards import Student, student_only
 from handlers.ptl import load_entries
 
@@ -130,7 +131,7 @@ async def _warm_charts(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    from bot.app import add_startup_hook
+    from bot.hooks import add_startup_hook
 
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CallbackQueryHandler(stats_menu, pattern=r"^menu:stats$"))

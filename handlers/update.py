@@ -26,29 +26,25 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
-from bot.dates import ACCEPTED_FORMS, format_date, parse_date
-from bot.forms import (
-    DATE_TEXT_LIMIT,
-    FIELD_ORDER,
-    FIELDS,
-    NOTES_LIMIT,
-    Choice,
-    FieldContext,
-    Parsed,
-    clip,
-    clock_line,
-    describe_change,
-    esc,
-    ignored_reason,
-)
 from bot.messages import common
 from bot.messages import forms as form_text
 from bot.messages import update as text
-from bot.pathway import EVENT_KINDS, NO_PAUSES_EXPLANATION, PATHWAY_TYPES, ClockState, effect_of
-from bot.pathway import rtt_code_for as code_for
-from bot.ptl_view import at_risk_days
-from bot.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
+from bot.messages.clock import clock_line, describe_change, ignored_reason
+from bot.messages.html import esc
+from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date
+from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip
+from bot.rules.pathway import (
+    EVENT_KINDS,
+    NO_PAUSES_EXPLANATION,
+    PATHWAY_TYPES,
+    ClockState,
+    effect_of,
+)
+from bot.rules.pathway import rtt_code_for as code_for
+from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
+from bot.services.container import BotContext
+from bot.services.patient_form import FIELD_ORDER, FIELDS, Choice, FieldContext, Parsed
+from bot.services.ptl_view import at_risk_days
 from handlers.card import send_card
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only

@@ -1,6 +1,6 @@
 """/validate and the card's ✅ Validate: pathway findings, each with its teaching explanation.
 
-`bot.validator.validate` does the checking (on top of the rules engine); this module picks
+`bot.rules.validator.validate` does the checking (on top of the rules engine); this module picks
 the patients, groups findings by patient and keeps every message under Telegram's limit.
 
 - `/validate`: the whole PTL (patients with errors first);
@@ -22,14 +22,15 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.context import BotContext
 from bot.messages import card as card_text
 from bot.messages import validate as text
-from bot.pathway import Event
-from bot.ptl_view import at_risk_days, build_entries
-from bot.records import kind_of
-from bot.validator import Finding, validate
-from handlers.card import clip, esc
+from bot.messages.html import esc
+from bot.rules.fields import clip
+from bot.rules.pathway import Event
+from bot.rules.records import kind_of
+from bot.rules.validator import Finding, validate
+from bot.services.container import BotContext
+from bot.services.ptl_view import at_risk_days, build_entries
 from handlers.find import check_query
 from handlers.guards import Student, student_only
 from storage.models import Patient

@@ -9,7 +9,7 @@ also go stale with time alone (a booked treatment date arrives, a future new clo
 latest input date of every row (`clock_inputs_until`) for the second.
 
 This module only does the SQL: it finds those rows in batches, through indexes, and writes
-back what the caller's `compute` function (the bot's `bot.records.stored_clock_fields`, passed
+back what the caller's `compute` function (the bot's `bot.rules.records.stored_clock_fields`, passed
 in so storage never imports the rules engine) says. Batches lock their rows with `SKIP LOCKED`,
 so two bot instances share the work instead of doing it twice, and a platform write racing a
 batch waits for it and is then re-marked by the trigger if it changed the inputs.

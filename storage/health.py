@@ -1,6 +1,6 @@
 """What the database says about its own safety: the facts `python -m bot doctor` judges.
 
-Why facts here and judgement in bot/doctor.py: the catalog queries are SQL (which lives only
+Why facts here and judgement in bot/runtime/doctor.py: the catalog queries are SQL (which lives only
 in storage/), while what counts as wrong, and how to say so to the operator, is policy.
 Everything here reads; the one write (the student-path insert probe) runs inside a
 savepoint that is always rolled back, so doctor is safe to run against production.

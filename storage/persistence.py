@@ -4,8 +4,8 @@ Why not PTB's PicklePersistence: the bot may run as several replicas on one data
 must survive a redeploy mid-form, so state lives in the database, as JSON a person can read.
 Why write-through: PTB batches persistence writes every `update_interval` seconds; a crash
 inside that window would lose a student's half-filled form. `PersistentApplication` (in
-bot/app.py) flushes after every update, and this class skips writes whose data did not change,
-so the cost is one small upsert only when something really changed.
+bot/runtime/app.py) flushes after every update, and this class skips writes whose data did
+not change, so the cost is one small upsert only when something really changed.
 
 Values are JSON with tagged dates (`{"$date": "2025-10-12"}`), so handlers may keep `date`,
 `datetime` and tuples in user_data; anything else must be JSON-friendly.

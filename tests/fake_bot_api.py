@@ -2,7 +2,7 @@
 
 Why: `python -m bot run` talks HTTPS to api.telegram.org, which is unreachable here. Pointing
 `TELEGRAM_API_URL` at this server lets a test start the real process (signals, webhook server,
-polling, shutdown) and read what it sent. The answers come from `bot.offline.OfflineBotAPI`,
+polling, shutdown) and read what it sent. The answers come from `bot.runtime.offline.OfflineBotAPI`,
 so the rules (message length, HTML, callback data) are the same as in in-process tests.
 
     with FakeBotAPIServer() as telegram:
@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.offline import ApiCall, OfflineBotAPI, SentMessage, TelegramHTMLError
+from bot.runtime.offline import ApiCall, OfflineBotAPI, SentMessage, TelegramHTMLError
 
 # Parameters whose values are text even when they look like JSON.
 _TEXT_PARAMS = frozenset({"text", "caption", "question", "secret_token", "url", "description"})

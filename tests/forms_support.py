@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.offline import ChatUser, SentMessage
+from bot.runtime.offline import ChatUser, SentMessage
 from storage.db import Database
 from tests.harness import Bot
 

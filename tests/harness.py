@@ -1,7 +1,7 @@
 """Build a real Application on a test database and the offline Bot API.
 
 Tests use `make_bot(db)` to get the Application, the recording API and a clock fixed in
-Europe/London, then talk to it through `ChatUser` (bot/offline.py) like a person would.
+Europe/London, then talk to it through `ChatUser` (bot/runtime/offline.py) like a person would.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build_application
-from bot.clock import FixedClock
 from bot.config import Settings
-from bot.offline import ChatUser, OfflineBotAPI
-from bot.services import Services, build_services
+from bot.rules.clock import FixedClock
+from bot.runtime.app import build_application
+from bot.runtime.offline import ChatUser, OfflineBotAPI
+from bot.runtime.wiring import build_services
+from bot.services.container import Services
 from storage.db import Database
 
 TODAY = date(2025, 3, 3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.records import event_entry, stored_clock_fields
+from bot.rules.records import event_entry, stored_clock_fields
 from storage.models import Patient, PatientIn
 from tests.harness import TODAY, Bot
 

@@ -12,8 +12,8 @@ from datetime import date
 
 import pytest
 
-from bot.nhs_number import is_valid
-from bot.offline import ChatUser
+from bot.rules.nhs_number import is_valid
+from bot.runtime.offline import ChatUser
 from storage.db import Database
 from tests import harness
 from tests.forms_support import (
@@ -393,7 +393,7 @@ async def test_free_text_specialty_and_typed_codes(bot: Bot) -> None:
 
 
 def test_step_titles_match_the_fields() -> None:
-    from bot.forms import FIELDS
+    from bot.services.patient_form import FIELDS
 
     for key, title in TITLES.items():
         assert FIELDS[key].title.startswith(title)

@@ -9,8 +9,8 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from bot.records import evaluate_row
-from bot.reminders import stored_fields as stored_clock_fields
+from bot.rules.records import evaluate_row
+from bot.services.reminders import stored_fields as stored_clock_fields
 from storage.backfill import ClockBackfill
 from storage.db import Database
 

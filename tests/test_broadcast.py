@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scenarios import SCENARIOS
+from bot.rules.scenarios import SCENARIOS
 from storage.db import Database
 from tests import harness
 from tests.test_tutor_helpers import (

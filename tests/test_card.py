@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.offline import html_to_plain
-from bot.ptl_view import evaluate_patient
+from bot.runtime.offline import html_to_plain
+from bot.services.ptl_view import evaluate_patient
 from handlers.card import render_card
 from tests.harness import TODAY, Bot
 from tests.ptl_support import add_patient, link

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import DEFAULT_TIMEZONE, Clock, FixedClock, SystemClock, get_timezone
+from bot.rules.clock import DEFAULT_TIMEZONE, Clock, FixedClock, SystemClock, get_timezone
 
 LONDON = ZoneInfo("Europe/London")
 

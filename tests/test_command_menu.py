@@ -7,9 +7,9 @@ from typing import Any
 
 from telegram.ext import CommandHandler
 
-from bot import commands
 from bot.messages.commands import STUDENT_COMMANDS, TUTOR_COMMANDS
-from bot.offline import OfflineBotAPI
+from bot.runtime.offline import OfflineBotAPI
+from handlers import command_menu as commands
 from storage.db import Database
 from tests import harness
 

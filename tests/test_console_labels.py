@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.console import _matching_label
+from bot.runtime.console import _matching_label
 
 LABELS = ["✅ Save", "✏️ Edit a field", "« Back", "✖ Cancel", "Skip »", "18-week RTT"]
 

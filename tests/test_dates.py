@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import (
+from bot.rules.dates import (
     ACCEPTED_FORMS,
     DateParseError,
     DateResult,

@@ -15,8 +15,15 @@ import pytest
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
 
-from bot.doctor import Finding, config_findings, examine, exit_status, render, telegram_findings
-from bot.offline import OfflineBotAPI
+from bot.runtime.doctor import (
+    Finding,
+    config_findings,
+    examine,
+    exit_status,
+    render,
+    telegram_findings,
+)
+from bot.runtime.offline import OfflineBotAPI
 from storage.db import Database
 from tests import harness
 from tests.fake_bot_api import FakeBotAPIServer

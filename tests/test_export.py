@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date, timedelta
 
-from bot.export import COLUMNS, build_csv, parse_csv, safe_cell
+from bot.services.export import COLUMNS, build_csv, parse_csv, safe_cell
 from tests.harness import TODAY, Bot
 from tests.ptl_support import add_patient, link
 

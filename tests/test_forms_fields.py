@@ -1,4 +1,4 @@
-"""The form fields' rules (bot/forms.py), the change descriptions, and the treatment
+"""The form fields' rules (bot/services/patient_form.py), the change descriptions, and the treatment
 function list: pure tests, no database, with hypothesis for the "any text at all" cases."""
 
 from __future__ import annotations
@@ -10,19 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.forms import (
-    FIELDS,
-    NAME_LIMIT,
-    NOTES_LIMIT,
-    FieldContext,
-    clock_line,
-    describe_change,
-    is_idle,
-)
-from bot.nhs_number import is_valid
-from bot.offline import html_to_plain
-from bot.pathway import Event, evaluate
-from bot.specialties import COMMON, TREATMENT_FUNCTIONS, lookup
+from bot.messages.clock import clock_line, describe_change
+from bot.rules.fields import NAME_LIMIT, NOTES_LIMIT, is_idle
+from bot.rules.nhs_number import is_valid
+from bot.rules.pathway import Event, evaluate
+from bot.rules.specialties import COMMON, TREATMENT_FUNCTIONS, lookup
+from bot.runtime.offline import html_to_plain
+from bot.services.patient_form import FIELDS, FieldContext
 
 TODAY = dt.date(2025, 3, 3)
 CTX = FieldContext(today=TODAY, values={})

@@ -9,7 +9,7 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.offline import ChatUser
+from bot.runtime.offline import ChatUser
 from tests.forms_support import STEPS, fill_to, linked, no_error, patients, prompt, step_of
 from tests.harness import Bot
 

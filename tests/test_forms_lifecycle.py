@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.offline import OfflineBotAPI
+from bot.runtime.offline import OfflineBotAPI
 from handlers.forms import sweep
 from storage.db import Database
 from tests import harness
@@ -240,7 +240,7 @@ async def test_two_replicas_share_a_form_and_the_sweep_reads_the_database(
 ) -> None:
     """Webhook replicas behind a load balancer: steps of one form land on either replica,
     and a replica whose memory is stale never expires a form the other one just served."""
-    from bot.offline import ChatUser
+    from bot.runtime.offline import ChatUser
 
     api = OfflineBotAPI()
     a = await harness.make_bot(db, api=api)

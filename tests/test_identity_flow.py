@@ -16,7 +16,7 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.offline import ChatUser
+from bot.runtime.offline import ChatUser
 from handlers.guards import Student, tutor_only
 from storage.db import Database
 from tests import harness

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.log_redaction import scrub
+from bot.runtime.log_redaction import scrub
 from storage.db import Database
 from tests import harness
 from tests.fake_supabase import fake_supabase

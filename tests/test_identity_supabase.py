@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.verification import CheckStatus, SendStatus
-from bot.verification.supabase import SupabaseVerifier
+from bot.services.verification import CheckStatus, SendStatus
+from bot.services.verification.supabase import SupabaseVerifier
 from storage.db import Database
 from tests import harness
 from tests.fake_supabase import FakeSupabaseAuth, fake_supabase

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clock import FixedClock
-from bot.email_address import check_email, domain_allowed, edit_distance
 from bot.messages.identity import when
-from bot.services import build_services
-from bot.verification import VerifierConfigError
-from bot.verification.console import ConsoleVerifier
-from bot.verification.smtp import SmtpVerifier
-from bot.verification.supabase import SupabaseVerifier
+from bot.rules.clock import FixedClock
+from bot.rules.email_address import check_email, domain_allowed, edit_distance
+from bot.runtime.wiring import build_services
+from bot.services.verification import VerifierConfigError
+from bot.services.verification.console import ConsoleVerifier
+from bot.services.verification.smtp import SmtpVerifier
+from bot.services.verification.supabase import SupabaseVerifier
 from storage.cohorts import is_invite_code, new_invite_code
 from storage.db import Database
 from storage.otp import OtpRepository, Refusal
@@ -239,7 +239,7 @@ def test_invite_codes_fit_telegram_start_parameters() -> None:
 async def test_join_is_idempotent_and_rejoins_after_removal(db: Database) -> None:
     services = build_services(harness.test_settings(), db)
     cohort = await services.cohorts.create("Cohort A", "tutor@uni.ac.uk")
-    from bot.identity import join_cohort
+    from bot.services.identity import join_cohort
 
     assert (await join_cohort(services, "Sam@Uni.ac.uk", cohort.invite_code)).status == "joined"
     again = await join_cohort(services, "sam@uni.ac.uk", cohort.invite_code)

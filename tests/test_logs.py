@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import REDACTOR, Redactor, setup_logging
+from bot.runtime.logs import REDACTOR, Redactor, setup_logging
 from storage.db import Database
 from tests import harness
 
@@ -186,9 +186,9 @@ async def test_error_handler_gives_the_student_a_reference_and_logs_details_unde
 def test_ptb_records_already_shaped_by_the_ptb_filter_are_still_scrubbed(
     log_stream: io.StringIO,
 ) -> None:
-    # bot/log_redaction.py filters PTB's own loggers first; the root filter must still run
+    # bot/runtime/log_redaction.py filters PTB's own loggers first; the root filter must still run
     # (tracebacks, NHS numbers and passwords are only handled here).
-    from bot import log_redaction
+    from bot.runtime import log_redaction
 
     log_redaction.install()
     try:

@@ -16,7 +16,7 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.offline import ChatUser, OfflineBotAPI
+from bot.runtime.offline import ChatUser, OfflineBotAPI
 from storage.db import Database
 from tests import harness
 
@@ -186,7 +186,7 @@ async def test_two_outbox_workers_on_one_database_send_each_exercise_once(
 ) -> None:
     """Two replicas drain the broadcast outbox at the same moment: every student gets the
     exercise exactly once (the reminders' equivalent lives in test_reminders_delivery.py)."""
-    from bot.outbox import worker_of
+    from bot.services.outbox import worker_of
     from tests.test_tutor_helpers import broadcast_simple, make_class, register_tutoring
 
     api_a, api_b = OfflineBotAPI(latency=0.005), OfflineBotAPI(latency=0.005)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.nhs_number import (
+from bot.rules.nhs_number import (
     check_digit,
     format_nhs,
     generate_test_number,

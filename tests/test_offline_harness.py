@@ -10,7 +10,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler
 from telegram.ext import filters as f
 
-from bot.offline import TelegramHTMLError, html_to_plain
+from bot.runtime.offline import TelegramHTMLError, html_to_plain
 from storage.db import Database
 from tests import harness
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.pathway import (
+from bot.rules.pathway import (
     DEFAULT_AT_RISK_DAYS,
     EVENT_KINDS,
     LEGACY_PATHWAY_TYPES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.offline import ChatUser
+from bot.runtime.offline import ChatUser
 from storage.patients import PatientNotFoundError
 from tests.harness import TODAY, Bot
 from tests.ptl_support import EMAIL, add_patient, link

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.offline import OfflineBotAPI
-from bot.reminders import reminder_service, stored_fields
+from bot.runtime.offline import OfflineBotAPI
+from bot.services.reminders import stored_fields
 from handlers.reminders import JOB_NAME, STARTUP_JOB_NAME, policy, run_reminders, schedule
 from storage.db import Database
 from storage.models import PatientIn
@@ -36,7 +36,7 @@ async def link(bot: harness.Bot, uid: int, **prefs: Any) -> str:
     email = email_for(uid)
     await bot.services.links.link(uid, uid, email, f"Student{uid}")
     if prefs:
-        await reminder_service(bot.services).repo.set_preferences(uid, prefs)
+        await bot.services.reminders.repo.set_preferences(uid, prefs)
     return email
 
 
@@ -82,7 +82,7 @@ def digests(api: OfflineBotAPI, chat_id: int) -> list[str]:
 
 
 async def log_status(bot: harness.Bot, email: str, day: dt.date) -> str | None:
-    entry = await reminder_service(bot.services).repo.entry(email, day)
+    entry = await bot.services.reminders.repo.entry(email, day)
     return entry.status if entry else None
 
 
@@ -221,7 +221,7 @@ async def test_flood_control_waits_as_told_then_sends_once(bot: harness.Bot) -> 
     report = await run_reminders(bot.app)
     assert report.sent == 1 and waits == [7.0, 7.0]
     assert len(digests(bot.api, 601)) == 1
-    entry = await reminder_service(bot.services).repo.entry(email, MONDAY)
+    entry = await bot.services.reminders.repo.entry(email, MONDAY)
     assert entry is not None and entry.attempts == 3 and entry.message_id is not None
 
 
@@ -240,7 +240,7 @@ async def test_network_errors_back_off_then_give_up_without_duplicates(bot: harn
     assert len(digests(bot.api, 701)) == 1 and digests(bot.api, 702) == []
     base = rules.backoff_base
     assert sorted(waits).count(base) == 2 and 2 * base in waits  # exponential
-    failed = await reminder_service(bot.services).repo.entry(down, MONDAY)
+    failed = await bot.services.reminders.repo.entry(down, MONDAY)
     assert failed is not None and failed.status == "failed"
     assert failed.attempts == rules.max_attempts and "Bad Gateway" in (failed.detail or "")
     # A failed day is not retried by later ticks (nothing is ever sent twice).
@@ -386,7 +386,7 @@ async def test_engine_decides_a_booked_treatment_that_has_happened(bot: harness.
         written_on=MONDAY,
         events=[{"date": "2025-03-04", "code": "30", "kind": "treatment_started"}],
     )
-    service = reminder_service(bot.services)
+    service = bot.services.reminders
     [recipient] = await service.repo.recipients(email)
     monday = await service.compose([recipient], MONDAY)
     tuesday = await service.compose([recipient], MONDAY + dt.timedelta(days=1))
@@ -397,7 +397,7 @@ async def test_engine_decides_a_booked_treatment_that_has_happened(bot: harness.
 async def test_a_stale_claim_from_yesterday_is_closed_not_sent(bot: harness.Bot) -> None:
     email = await link(bot, 1301)
     await patient(bot, email, "Breached", MONDAY - dt.timedelta(days=150))
-    service = reminder_service(bot.services)
+    service = bot.services.reminders
     [recipient] = await service.repo.recipients(email)
     yesterday = MONDAY - dt.timedelta(days=1)
     at(bot, yesterday, 9, 0)

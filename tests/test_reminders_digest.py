@@ -8,14 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.messages import reminders as text
-from bot.offline import html_to_plain
-from bot.reminders import (
-    Preferences,
-    build_digest,
-    next_send,
-    parse_time,
-    send_moment,
-)
+from bot.rules.digest import Preferences, next_send, parse_time, send_moment
+from bot.runtime.offline import html_to_plain
+from bot.services.reminders import build_digest, preferences_for
 from handlers.reminders import digest_markup
 from storage.reminders import CandidateRow, Recipient
 from tests.harness import test_settings as make_settings
@@ -90,17 +85,17 @@ def test_next_send() -> None:
 
 def test_preferences_resolve_defaults_and_choices() -> None:
     settings = make_settings()
-    default = Preferences.resolve(None, settings)
+    default = preferences_for(None, settings)
     assert (default.send_time, default.days, default.window_days) == (T(8, 30), "weekdays", 7)
     mine = Recipient(1, 1, "a@b.example", "A", T(7, 0), "daily", 14, True)
-    chosen = Preferences.resolve(mine, settings)
+    chosen = preferences_for(mine, settings)
     assert (chosen.send_time, chosen.days, chosen.window_days, chosen.muted) == (
         T(7, 0), "daily", 14, True)  # fmt: skip
     assert chosen.custom_time and chosen.custom_days and chosen.custom_window
     operator = make_settings(reminder_default_time="09:15", reminder_weekdays_only=False,
                              reminder_default_window_days=3)  # fmt: skip
     odd = Recipient(1, 1, "a@b.example", "A", None, "fortnightly", 0, False)
-    resolved = Preferences.resolve(odd, operator)
+    resolved = preferences_for(odd, operator)
     assert (resolved.send_time, resolved.days, resolved.window_days) == (T(9, 15), "daily", 3)
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.reminders import preview_lines, reminder_service
+from bot.runtime.reminders_cli import preview_lines
 from tests import harness
 from tests.test_reminders_delivery import MONDAY, email_for, link, patient
 
@@ -23,7 +23,7 @@ async def test_preview_lists_every_student_and_sends_nothing(bot: harness.Bot) -
     await link(bot, 3002)  # nothing on their PTL
     muted = await link(bot, 3003, reminders_muted=True)
     await patient(bot, muted, "Muted Patient", MONDAY - dt.timedelta(days=150))
-    service = reminder_service(bot.services)
+    service = bot.services.reminders
 
     lines = await preview_lines(service, MONDAY)
     output = "\n".join(lines)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.reminders import reminder_service
 from handlers.reminders import run_reminders
 from tests import harness
 from tests.test_reminders_delivery import MONDAY, at, digests, link, log_status, patient
 
 
 async def prefs_of(bot: harness.Bot, uid: int) -> tuple[object, ...]:
-    r = await reminder_service(bot.services).repo.recipient_for_user(uid)
+    r = await bot.services.reminders.repo.recipient_for_user(uid)
     assert r is not None
     return (r.reminder_time, r.reminder_days, r.reminder_window_days, r.reminders_muted)
 

@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from bot.exercise_csv import COLUMNS, MAX_ROWS, parse_day, parse_exercise_csv, template_csv
-from bot.nhs_number import in_test_range, is_valid
-from bot.pathway import Event, evaluate
-from bot.records import evaluate_row
-from bot.scenarios import (
+from bot.rules.nhs_number import in_test_range, is_valid
+from bot.rules.pathway import Event, evaluate
+from bot.rules.records import evaluate_row
+from bot.rules.scenario_csv import COLUMNS, MAX_ROWS, parse_day, parse_exercise_csv, template_csv
+from bot.rules.scenarios import (
     MAX_OPTIONS,
     SCENARIOS,
     QuestionError,
@@ -19,7 +19,7 @@ from bot.scenarios import (
     parse_question,
     resolve_day,
 )
-from bot.validator import validate
+from bot.rules.validator import validate
 
 TODAY = dt.date(2025, 3, 3)
 # The answer keys must hold whatever day a student starts: a leap day, the clocks changing,

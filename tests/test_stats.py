@@ -6,9 +6,9 @@ import struct
 import zlib
 from datetime import date, timedelta
 
-from bot import charts
-from bot.ptl_view import build_entries
-from bot.stats import summarise
+from bot.services import charts
+from bot.services.ptl_view import build_entries
+from bot.services.stats import summarise
 from tests.harness import TODAY, Bot
 from tests.ptl_support import add_patient, link
 

@@ -166,7 +166,7 @@ async def test_stats_counts_own_rows(db: Database) -> None:
 
 def test_unreadable_platform_events_are_skipped() -> None:
     """Platform rows may hold junk in `events`: it is skipped, never a crash."""
-    from bot.records import events_from_json
+    from bot.rules.records import events_from_json
 
     junk = ["a string", 42, None, {"date": "not a date", "code": "30"}, {"code": "30"}]
     good = {"date": "2025-03-10", "code": "30", "description": "Admitted"}

@@ -9,8 +9,8 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.offline import ChatUser, OfflineBotAPI
-from bot.outbox import WORKER_KEY, OutboxWorker, worker_of
+from bot.runtime.offline import ChatUser, OfflineBotAPI
+from bot.services.outbox import WORKER_KEY, OutboxWorker, worker_of
 from storage.db import Database
 from tests import harness
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.offline import ChatUser, SentMessage
-from bot.records import event_entry, stored_clock_fields
+from bot.rules.records import event_entry, stored_clock_fields
+from bot.runtime.offline import ChatUser, SentMessage
 from storage.db import Database
 from storage.models import Patient, PatientIn
 from tests import harness
@@ -444,7 +444,7 @@ async def test_bad_input_at_every_step_is_answered_and_writes_nothing(bot: Bot) 
 
 
 async def test_restart_mid_update_resumes(db: Database) -> None:
-    from bot.offline import OfflineBotAPI
+    from bot.runtime.offline import OfflineBotAPI
 
     api = OfflineBotAPI()
     first = await harness.make_bot(db, today=TODAY, api=api)

@@ -1,4 +1,5 @@
-"""Updates run concurrently across chats, strictly in order within a chat (bot/updates.py)."""
+"""Updates run concurrently across chats, strictly in order within a chat
+(bot/runtime/updates.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.updates import ChatOrderedUpdateProcessor, concurrency_for, ordering_keys
+from bot.runtime.updates import ChatOrderedUpdateProcessor, concurrency_for, ordering_keys
 from storage.db import Database
 from tests import harness
 from tests.fake_bot_api import private_message

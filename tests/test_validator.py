@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.pathway import EVENT_KINDS, Event
-from bot.validator import Finding, validate
+from bot.rules.pathway import EVENT_KINDS, Event
+from bot.rules.validator import Finding, validate
 
 D = date
 E = Event

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.server import check_run_settings, serve, webhook_endpoint
-from bot.webhook import SECRET_HEADER, WebhookServer
+from bot.runtime.server import check_run_settings, serve, webhook_endpoint
+from bot.runtime.webhook import SECRET_HEADER, WebhookServer
 from storage.db import Database
 from tests import harness
 from tests.fake_bot_api import FakeBotAPIServer, private_message
@@ -214,7 +214,7 @@ async def test_serve_in_webhook_mode_sets_the_webhook_answers_and_stops_cleanly(
 
 
 def test_run_modes_pinned_by_the_procfile(capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.server import run, settings_for_mode
+    from bot.runtime.server import run, settings_for_mode
 
     shared = harness.test_settings(
         telegram_bot_token="123456:" + "A" * 35,

@@ -1,7 +1,7 @@
 """The command menus Telegram shows next to the text box (≤ 256 characters each).
 
 Order is the order on screen: what a student does most comes first. The menus list only
-commands the bot really handles (bot/commands.py checks), so a command whose feature is not
+commands the bot really handles (handlers/command_menu.py checks), so a command whose feature is not
 installed never appears.
 """
 

@@ -2,7 +2,7 @@
 clock lines, expiry and hold notices.
 
 HTML parse mode: placeholders that carry anything a student typed are filled with
-escaped text by the caller (bot/forms.py, handlers/forms.py).
+escaped text by the caller (bot/services/patient_form.py, handlers/forms.py).
 """
 
 from __future__ import annotations

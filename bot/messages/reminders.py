@@ -13,8 +13,8 @@ import html
 import re
 from collections.abc import Sequence
 
-from bot.dates import format_date
-from bot.reminders import Digest, DigestItem, NextSend, Preferences
+from bot.rules.dates import format_date
+from bot.rules.digest import Digest, DigestItem, NextSend, Preferences
 
 WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 

@@ -131,10 +131,10 @@ def free_port() -> int:
 
 
 async def sender(dsn: str, api_url: str, claim_lease: float, sending_lease: float) -> None:
-    from bot.app import build_application
     from bot.config import Settings
-    from bot.outbox import OutboxWorker
-    from bot.services import build_services
+    from bot.runtime.app import build_application
+    from bot.runtime.wiring import build_services
+    from bot.services.outbox import OutboxWorker
     from storage.db import Database
 
     logging.getLogger("bot.verification").setLevel(logging.ERROR)  # console verifier notice

@@ -99,7 +99,7 @@ CHILD = """
 import time, sys
 from datetime import date
 t0 = time.perf_counter()
-import bot.dates as d
+import bot.rules.dates as d
 t_import = time.perf_counter() - t0
 mode = sys.argv[1]
 t_warm = d.warm_up() if mode == "warm" else 0.0

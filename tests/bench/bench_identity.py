@@ -7,7 +7,7 @@ Run from the repository root:
 Each student sends /start, their email and the code, all students at once, through the real
 Application, offline Bot API, write-through Postgres persistence and the database-backed
 limits (keyed hashes, advisory locks). Updates run as many at a time as production would
-(`bot.updates.concurrency_for` with the default pool of 10), so a step's time includes
+(`bot.runtime.updates.concurrency_for` with the default pool of 10), so a step's time includes
 queueing behind the rest of the class. Codes are delivered by an in-memory verifier with the
 same storage path as SMTP (minus the network), so the figures are the bot's own cost.
 Prints figures only; nothing here asserts a time.
@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.offline import ChatUser
-from bot.updates import concurrency_for
-from bot.verification.base import SendResult, SendStatus
-from bot.verification.local import LocalCodeVerifier
+from bot.runtime.offline import ChatUser
+from bot.runtime.updates import concurrency_for
+from bot.services.verification.base import SendResult, SendStatus
+from bot.services.verification.local import LocalCodeVerifier
 from storage.db import Database
 from storage.embedded import embedded_dsn
 from storage.migrations import migrate

@@ -16,7 +16,7 @@ import statistics
 import time
 from datetime import date, timedelta
 
-from bot.pathway import Event, evaluate, ordering_key
+from bot.rules.pathway import Event, evaluate, ordering_key
 
 TODAY = date(2025, 10, 20)
 

@@ -45,7 +45,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ConversationHandler
 
-from bot.offline import ChatUser, OfflineBotAPI
+from bot.runtime.offline import ChatUser, OfflineBotAPI
 from storage.db import Database
 from storage.embedded import embedded_dsn
 from storage.migrations import migrate
@@ -331,7 +331,7 @@ async def main(students: int, rounds: int, in_flight: int, direct: bool) -> None
                 )
 
     # The /stats chart: render time (it runs in a worker thread, off the event loop).
-    from bot import charts
+    from bot.services import charts
 
     charts.warm_up()
     for n in (PATIENTS, 1000):

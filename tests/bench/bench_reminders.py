@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.app import build_application
-from bot.clock import FixedClock
 from bot.messages import reminders as text
-from bot.offline import OfflineBotAPI
-from bot.reminders import Digest, ReminderService
-from bot.services import build_services
+from bot.rules.clock import FixedClock
+from bot.rules.digest import Digest
+from bot.runtime.app import build_application
+from bot.runtime.offline import OfflineBotAPI
+from bot.runtime.wiring import build_services
+from bot.services.reminders import ReminderService
 from handlers.reminders import policy, run_reminders
 from storage.db import Database
 from storage.embedded import embedded_dsn

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.offline import SentMessage
+from bot.runtime.offline import SentMessage
 from storage.db import Database
 from storage.links import LinkRepository
 from tests import pg

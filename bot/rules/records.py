@@ -1,0 +1,148 @@
+"""Between stored rows and the rules engine: events JSON <-> `Event`, and stored clock fields.
+
+Why a module of its own: rows come from two writers (this bot and the web platform), and the
+platform's `events` entries carry an RTT `code` and free text but no engine `kind`. Turning a
+row into engine input, and the engine's result into the stored `breach_date` / `clock_state`
+columns, must happen the same way for every feature (add, update, reminders, backfill, export);
+the clock itself is still computed only by `bot.rules.pathway.evaluate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.rules.pathway import EVENT_KINDS, ClockState, Event, evaluate, rtt_code_for
+
+# A platform event with only an RTT code: the engine kind that code most plausibly records.
+# Code 34 could be a discharge or a decision not to treat; both stop an RTT clock, but they
+# differ on cancer pathways, so a platform row's description decides when it says "discharg".
+_KIND_FOR_CODE: Mapping[str, str] = {
+    "10": "new_clock",
+    "11": "new_clock",
+    "12": "new_clock",
+    "20": "activity",
+    "21": "transfer_out",
+    "30": "treatment_started",
+    "31": "active_monitoring_patient",
+    "32": "active_monitoring_clinician",
+    "33": "dna_first_appointment",
+    "34": "decision_not_to_treat",
+    "35": "declined_treatment",
+    "36": "died",
+}
+
+
+def kind_of(entry: Mapping[str, Any]) -> str | None:
+    """The engine kind of a stored event entry (bot-written or platform-written)."""
+    kind = entry.get("kind")
+    if isinstance(kind, str) and kind in EVENT_KINDS:
+        return kind
+    code = str(entry.get("code") or "").strip()
+    if code == "34" and "discharg" in str(entry.get("description") or "").lower():
+        return "discharged"
+    return _KIND_FOR_CODE.get(code)
+
+
+def events_from_json(entries: Sequence[Mapping[str, Any]] | None) -> list[Event]:
+    """Engine events from a row's `events` JSON, in recorded order; unreadable entries skipped."""
+    events: list[Event] = []
+    for order, entry in enumerate(entries or []):
+        if not isinstance(entry, Mapping):  # platform rows can hold anything in the array
+            continue
+        kind = kind_of(entry)
+        raw_date = entry.get("date")
+        if kind is None or not raw_date:
+            continue
+        try:
+            on = (
+                raw_date
+                if isinstance(raw_date, dt.date)
+                else dt.date.fromisoformat(str(raw_date)[:10])
+            )
+        except ValueError:
+            continue
+        events.append(Event(on, kind, order, str(entry.get("description") or "")))
+    return events
+
+
+def event_entry(
+    kind: str,
+    on: dt.date,
+    *,
+    added_by: str,
+    description: str | None = None,
+    previous: Sequence[Mapping[str, Any]] = (),
+    pathway_type: str = "rtt",
+    clock_start: dt.date | None = None,
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """A new `events` entry in the platform's shape (date, code, description, added_by) plus
+    the engine `kind`. The code of a `new_clock` depends on what stopped the clock before it
+    (10 after a nullified DNA, 11 after active monitoring), which the engine works out."""
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    ended_by = None
+    if kind == "new_clock" and clock_start is not None and today is not None:
+        try:
+            state = evaluate(pathway_type, clock_start, events_from_json(previous), today)
+            ended_by = state.ended_by
+        except ValueError:
+            ended_by = None
+    return {
+        "date": on.isoformat(),
+        "code": str(rtt_code_for(kind, ended_by)),
+        "description": description or EVENT_KINDS[kind].label,
+        "added_by": added_by,
+        "kind": kind,
+    }
+
+
+def evaluate_row(
+    pathway_type: str | None,
+    clock_start: dt.date | None,
+    events: Sequence[Mapping[str, Any]] | None,
+    today: dt.date,
+    *,
+    at_risk_days: Mapping[str, int] | None = None,
+) -> ClockState | None:
+    """The engine's view of a stored row, or None when the row has no usable clock
+    (no clock start, an unknown pathway type, or a clock start after today)."""
+    if clock_start is None:
+        return None
+    try:
+        return evaluate(
+            pathway_type or "rtt", clock_start, events_from_json(events), today,
+            at_risk_days=at_risk_days,
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+def clock_state_of(state: ClockState | None) -> str:
+    """The stored `clock_state`: running | stopped | nullified | transferred | unknown."""
+    if state is None:
+        return "unknown"
+    if state.running:
+        return "running"
+    return state.status  # stopped | nullified | transferred
+
+
+def stored_clock_fields(
+    pathway_type: str | None,
+    clock_start: dt.date | None,
+    events: Sequence[Mapping[str, Any]] | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Column values kept current on every write (see sql/002): for reminders and ordering."""
+    state = evaluate_row(pathway_type, clock_start, events, today)
+    return {
+        "breach_date": state.breach_date if state else None,
+        "clock_state": clock_state_of(state),
+        "rtt_code": str(state.rtt_code) if state else None,
+        # Stable wording only: "Breached" / "At risk" change with the date, so they are
+        # computed when shown, never stored.
+        "clock_status": ("Running" if state.running else state.status_label) if state else None,
+        "clock_computed_at": dt.datetime.now(dt.UTC),
+    }

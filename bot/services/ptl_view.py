@@ -1,0 +1,145 @@
+"""The student's PTL as rows ready to show: each patient with its clock, in breach-risk order.
+
+Why a module of its own: the PTL list, the patient card, /find, /stats, /export and /validate
+all need "this patient's clock as at today, with the configured at-risk thresholds", and all
+must sort and filter the same way. The clock itself still comes only from the rules engine
+(`bot.rules.records.evaluate_row` -> `bot.rules.pathway.evaluate`); this module never
+compares dates. No Telegram, no SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from bot.config import Settings
+from bot.rules.pathway import PATHWAY_TYPES, ClockState, canonical_pathway_type, ordering_key
+from bot.rules.records import evaluate_row
+from storage.models import Patient
+
+__all__ = [
+    "NO_CLOCK_MARK",
+    "STATUS_FILTERS",
+    "STATUS_MARKS",
+    "TYPE_FILTERS",
+    "PtlEntry",
+    "at_risk_days",
+    "build_entries",
+    "evaluate_patient",
+    "filter_entries",
+    "pathway_key",
+]
+
+STATUS_MARKS: Final[Mapping[str, str]] = {
+    "breached": "🔴",
+    "at_risk": "🟠",
+    "on_track": "🟢",
+    "stopped": "⚪",
+    "nullified": "⚫",
+    "transferred": "↗",
+}
+NO_CLOCK_MARK: Final = "❔"
+"""A row with no usable clock (no clock start, unknown pathway type, start after today)."""
+
+# Short filter codes (they travel in callback data, which is limited to 64 bytes) -> the
+# engine statuses they select. "open" is every running clock; "closed" everything else.
+STATUS_FILTERS: Final[Mapping[str, frozenset[str]]] = {
+    "all": frozenset(),
+    "br": frozenset({"breached"}),
+    "ar": frozenset({"at_risk"}),
+    "ot": frozenset({"on_track"}),
+    "open": frozenset({"breached", "at_risk", "on_track"}),
+    "closed": frozenset({"stopped", "nullified", "transferred", "none"}),
+}
+TYPE_FILTERS: Final[Mapping[str, str | None]] = {
+    "all": None,
+    "rtt": "rtt",
+    "fds": "cancer_fds",
+    "c62": "cancer_62",
+    "c31": "cancer_31",
+    "dx": "diagnostic",
+}
+
+
+def at_risk_days(settings: Settings) -> dict[str, int]:
+    """The operator's "at risk" thresholds (a local convention) per canonical pathway type."""
+    return {
+        key: settings.at_risk_days_rtt if key == "rtt" else settings.at_risk_days_cancer
+        for key in PATHWAY_TYPES
+    }
+
+
+def evaluate_patient(
+    patient: Patient, today: date, thresholds: Mapping[str, int] | None = None
+) -> ClockState | None:
+    """The engine's clock for a stored patient as at ``today`` (None: no usable clock)."""
+    return evaluate_row(
+        patient.pathway_type,
+        patient.clock_start_date,
+        patient.events,
+        today,
+        at_risk_days=thresholds,
+    )
+
+
+def pathway_key(patient: Patient, state: ClockState | None) -> str | None:
+    """The canonical pathway type, from the clock when there is one, else from the row."""
+    if state is not None:
+        return state.pathway_type
+    try:
+        return canonical_pathway_type(patient.pathway_type or "rtt")
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PtlEntry:
+    """One PTL row: the stored patient and its clock as at today."""
+
+    patient: Patient
+    state: ClockState | None
+
+    @property
+    def status(self) -> str:
+        """The engine status, or "none" when the row has no usable clock."""
+        return self.state.status if self.state is not None else "none"
+
+    @property
+    def mark(self) -> str:
+        return STATUS_MARKS[self.state.status] if self.state is not None else NO_CLOCK_MARK
+
+    @property
+    def pathway(self) -> str | None:
+        return pathway_key(self.patient, self.state)
+
+
+def _sort_key(entry: PtlEntry) -> tuple[tuple[int, int, int], str, str]:
+    # Rows without a clock go last: there is nothing to breach, but they need fixing.
+    risk = ordering_key(entry.state) if entry.state is not None else (9, 0, 0)
+    return (risk, (entry.patient.patient_name or "").casefold(), entry.patient.patient_id)
+
+
+def build_entries(
+    patients: Iterable[Patient], today: date, thresholds: Mapping[str, int] | None = None
+) -> list[PtlEntry]:
+    """Every patient with its clock, ordered by breach risk (the engine's ordering key):
+    breached first (most overdue first), then fewest days to breach, then closed clocks;
+    ties by name so the order is stable from one page to the next."""
+    entries = [PtlEntry(p, evaluate_patient(p, today, thresholds)) for p in patients]
+    entries.sort(key=_sort_key)
+    return entries
+
+
+def filter_entries(entries: Iterable[PtlEntry], status: str, ptype: str) -> list[PtlEntry]:
+    """Entries matching a status filter code and a pathway-type filter code (unknown codes
+    mean "all", so an old button never fails)."""
+    statuses = STATUS_FILTERS.get(status, frozenset())
+    wanted_type = TYPE_FILTERS.get(ptype)
+    return [
+        e
+        for e in entries
+        if (not statuses or e.status in statuses)
+        and (wanted_type is None or e.pathway == wanted_type)
+    ]

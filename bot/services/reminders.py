@@ -1,0 +1,288 @@
+"""Breach reminders without Telegram: preferences, send times, selection and composition.
+
+Why it is split this way: when a digest is due and which sections it has are pure rules
+(bot/rules/digest.py); this service reads the candidates, resolves each student's settings and
+composes their digests; `handlers/reminders.py` only claims, sends and records.
+
+The stored clock fields narrow the search (by index, see storage/reminders.py) but never
+decide: every candidate row is re-evaluated with the rules engine for the digest's date,
+because the engine ignores events dated after "today" until their day comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import os
+import secrets
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Settings
+from bot.rules.clock import Clock
+from bot.rules.digest import (
+    DAYS,
+    Digest,
+    DigestItem,
+    NextSend,
+    Preferences,
+    classify,
+    is_reminder_day,
+    next_send,
+)
+from bot.rules.pathway import canonical_pathway_type
+from bot.rules.records import evaluate_row, stored_clock_fields
+from storage.backfill import BackfillReport, ClockBackfill
+from storage.db import Database
+from storage.reminders import CandidateRow, Recipient, ReminderRepository
+
+__all__ = [
+    "PreviewEntry",
+    "ReminderService",
+    "build_digest",
+    "preferences_for",
+    "readable_events",
+    "stored_fields",
+]
+
+
+def readable_events(events: Any) -> list[Mapping[str, Any]]:
+    """A row's `events` as the engine can read them: rows written by other tools may hold
+    an object, a string or stray non-object entries; those entries are skipped, as
+    `bot.rules.records.events_from_json` skips entries it cannot read."""
+    if not isinstance(events, list):
+        return []
+    return [e for e in events if isinstance(e, Mapping)]
+
+
+def stored_fields(
+    pathway_type: str | None, clock_start: dt.date | None, events: Any, today: dt.date
+) -> dict[str, Any]:
+    """`bot.rules.records.stored_clock_fields` for a row of any provenance (see readable_events)."""
+    return stored_clock_fields(pathway_type, clock_start, readable_events(events), today)
+
+
+# ---------------------------------------------------------------------------------------
+# Preferences
+# ---------------------------------------------------------------------------------------
+
+
+def preferences_for(recipient: Recipient | None, settings: Settings) -> Preferences:
+    """A student's effective reminder settings: their own choice, or the operator default
+    (a stored value outside what /settings offers counts as no choice)."""
+    default_time = dt.time.fromisoformat(settings.reminder_default_time)
+    default_days = "weekdays" if settings.reminder_weekdays_only else "daily"
+    if recipient is None:
+        return Preferences(default_time, default_days, settings.reminder_default_window_days, False)
+    days = recipient.reminder_days if recipient.reminder_days in DAYS else None
+    window = recipient.reminder_window_days
+    if window is not None and not 1 <= window <= 60:
+        window = None
+    return Preferences(
+        send_time=recipient.reminder_time or default_time,
+        days=days or default_days,
+        window_days=window or settings.reminder_default_window_days,
+        muted=recipient.reminders_muted,
+        custom_time=recipient.reminder_time is not None,
+        custom_days=days is not None,
+        custom_window=window is not None,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Digests
+# ---------------------------------------------------------------------------------------
+
+
+def build_digest(
+    email: str, rows: Iterable[CandidateRow], day: dt.date, window_days: int
+) -> Digest:
+    """Evaluate each candidate with the rules engine as at `day` and sort it into a section:
+    longest waits first, then the most overdue, then the soonest to breach."""
+    digest = Digest(email=email, day=day, window_days=window_days)
+    for row in rows:
+        try:
+            state = evaluate_row(row.pathway_type, row.clock_start_date, row.events, day)
+        except Exception:
+            # Written by another tool with stray entries: read what can be read. Checked only
+            # on failure, so the usual rows pay nothing for it.
+            try:
+                state = evaluate_row(
+                    row.pathway_type, row.clock_start_date, readable_events(row.events), day
+                )
+            except Exception:  # a malformed row must not sink the whole digest
+                state = None
+        section = classify(state, window_days)
+        if section is None or state is None:
+            continue
+        item = DigestItem(
+            patient_id=row.patient_id,
+            name=(row.patient_name or "").strip() or row.patient_id,
+            specialty=row.specialty,
+            pathway_type=_canonical(row.pathway_type),
+            state=state,
+            section=section,
+        )
+        getattr(digest, _SECTION_LIST[section]).append(item)
+    digest.long_waits.sort(key=lambda i: (-i.state.days_waited, i.name.casefold()))
+    digest.breached.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
+    digest.due_soon.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
+    return digest
+
+
+_SECTION_LIST = {"long_wait": "long_waits", "breached": "breached", "due_soon": "due_soon"}
+
+
+def _canonical(pathway_type: str | None) -> str:
+    try:
+        return canonical_pathway_type(pathway_type or "rtt")
+    except ValueError:
+        return "rtt"
+
+
+# ---------------------------------------------------------------------------------------
+# The service: what jobs, /settings and the preview command call
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewEntry:
+    """What a student would receive on a date, and why (for `python -m bot reminders preview`)."""
+
+    recipient: Recipient
+    prefs: Preferences
+    digest: Digest
+    outcome: str  # 'send' | 'empty' | 'send_empty' | 'muted' | 'not_today'
+    logged: str | None = None  # today's log status, when previewing today
+
+
+def _runner_id() -> str:
+    """Names the process (and instance) holding a claim, for the log and for debugging."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class ReminderService:
+    """Selection and composition of digests, plus preference changes, for one bot process."""
+
+    CHUNK = 500  # students per candidate query: bounded memory for any class size
+
+    def __init__(
+        self, db: Database, settings: Settings, clock: Clock, *, runner: str | None = None
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.repo = ReminderRepository(db)
+        self.backfill = ClockBackfill(db)
+        self.runner = runner or _runner_id()
+        # A claim untouched this long belongs to a runner that died (a live one touches the
+        # row before every send, and claims no more than it can send in a minute or so).
+        self.stale_after = dt.timedelta(minutes=10)
+
+    # -- clocks ------------------------------------------------------------------------
+    async def refresh_clocks(self) -> BackfillReport:
+        """Make the stored clock fields current (rows the platform wrote or changed, and
+        rows time may have changed since the last daily refresh)."""
+        return await self.backfill.run(self.clock.today(), stored_fields)
+
+    # -- preferences ---------------------------------------------------------------------
+    def preferences(self, recipient: Recipient | None) -> Preferences:
+        return preferences_for(recipient, self.settings)
+
+    @property
+    def default_days(self) -> str:
+        return "weekdays" if self.settings.reminder_weekdays_only else "daily"
+
+    async def next_send_for(self, recipient: Recipient) -> NextSend | None:
+        """When this student's next digest will be checked for, given today's log."""
+        now = self.clock.now()
+        entry = await self.repo.entry(recipient.email, now.date())
+        done = entry is not None
+        return next_send(self.preferences(recipient), now, done)
+
+    async def update_preferences(
+        self, telegram_user_id: int, changes: dict[str, object]
+    ) -> Recipient | None:
+        """Store the change, effective today: if today was already checked and there was
+        nothing to say, that check is forgotten so today is looked at again under the new
+        settings (a digest already sent today is never sent again)."""
+        recipient = await self.repo.set_preferences(telegram_user_id, changes)
+        if recipient is not None:
+            await self.repo.forget_empty(recipient.email, self.clock.today())
+        return recipient
+
+    # -- selection and composition ---------------------------------------------------------
+    async def due_now(self, limit: int = 1000) -> list[Recipient]:
+        now = self.clock.now()
+        return await self.repo.due(
+            local_date=now.date(),
+            local_time=now.time().replace(second=0, microsecond=0, tzinfo=None),
+            weekday=now.weekday() < 5,
+            default_time=dt.time.fromisoformat(self.settings.reminder_default_time),
+            default_days=self.default_days,
+            limit=limit,
+        )
+
+    async def compose(self, recipients: Sequence[Recipient], day: dt.date) -> dict[str, Digest]:
+        """Each recipient's digest for `day`, keyed by email (empty digests included).
+
+        Chunk by chunk; the next chunk's query is sent before this chunk is evaluated, so
+        Postgres works while Python does."""
+        through = await self.backfill.refreshed_through()
+        digests: dict[str, Digest] = {}
+        plans = [
+            {r.email: self.preferences(r).window_days for r in chunk}
+            for chunk in _chunks(recipients, self.CHUNK)
+        ]
+
+        def fetch(windows: dict[str, int]) -> asyncio.Task[list[CandidateRow]]:
+            horizons = [(email, day + dt.timedelta(days=w)) for email, w in windows.items()]
+            return asyncio.ensure_future(self.repo.candidates(horizons, through))
+
+        pending = fetch(plans[0]) if plans else None
+        try:
+            for i, windows in enumerate(plans):
+                assert pending is not None
+                rows = await pending
+                pending = fetch(plans[i + 1]) if i + 1 < len(plans) else None
+                by_email: dict[str, list[CandidateRow]] = {}
+                for row in rows:
+                    by_email.setdefault(row.email, []).append(row)
+                for email, window in windows.items():
+                    digests[email] = build_digest(email, by_email.get(email, ()), day, window)
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+        return digests
+
+    async def preview(self, day: dt.date, email: str | None = None) -> list[PreviewEntry]:
+        """Who would receive what on `day`, without sending or recording anything."""
+        recipients = await self.repo.recipients(email)
+        digests = await self.compose(recipients, day)
+        today = self.clock.today()
+        logged = {}
+        if day == today:
+            logged = {e.email: e.status for e in await self.repo.entries(day)}
+        entries = []
+        for r in recipients:
+            prefs = self.preferences(r)
+            digest = digests[r.email]
+            if prefs.muted:
+                outcome = "muted"
+            elif not is_reminder_day(prefs.days, day):
+                outcome = "not_today"
+            elif digest.is_empty:
+                outcome = "send_empty" if self.settings.reminder_send_empty else "empty"
+            else:
+                outcome = "send"
+            entries.append(PreviewEntry(r, prefs, digest, outcome, logged.get(r.email)))
+        return entries
+
+
+def _chunks(items: Sequence[Recipient], size: int) -> Iterable[Sequence[Recipient]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
