@@ -140,6 +140,31 @@ def test_allow_future():
     assert ok("in a week", allow_future=True) == D(2025, 10, 27)
 
 
+def test_upcoming_dates_for_bookings():
+    """A booking date: the next such day, never a past one (TODAY is Mon 20 Oct 2025)."""
+    assert ok("14 Jan", upcoming=True) == D(2026, 1, 14)  # next January, not last
+    assert ok("14/01", upcoming=True) == D(2026, 1, 14)
+    assert ok("20 Oct", upcoming=True) == D(2025, 10, 20)  # today counts
+    assert ok("19 Oct", upcoming=True) == D(2026, 10, 19)
+    assert ok("29 Feb", upcoming=True) == D(2028, 2, 29)  # the next one that exists
+    assert ok("Friday", upcoming=True) == D(2025, 10, 24)
+    assert ok("monday", upcoming=True) == D(2025, 10, 20)
+    assert ok("next Friday", upcoming=True) == D(2025, 10, 24)
+    assert ok("in 3 weeks", upcoming=True) == D(2025, 11, 10)
+    assert ok("in a fortnight", upcoming=True) == D(2025, 11, 3)
+    assert ok("in 2 months", upcoming=True) == D(2025, 12, 20)
+    assert ok("in 6 weeks time", upcoming=True) == D(2025, 12, 1)
+    assert ok("14/01/2026", upcoming=True) == D(2026, 1, 14)
+    assert ok("the 14th of January", upcoming=True) == D(2026, 1, 14)
+    for past in ("yesterday", "3 weeks ago", "1/10/2025", "last Friday"):
+        result = parse_date(past, TODAY, upcoming=True)
+        assert not result.ok and result.understood is not None and result.understood < TODAY
+        assert "in the past" in (result.message or "") and "tomorrow" in (result.message or "")
+    assert not parse_date("whenever", TODAY, upcoming=True).ok
+    # the default (recording what happened) is unchanged
+    assert ok("14 Jan") == D(2025, 1, 14) and ok("Friday") == D(2025, 10, 17)
+
+
 def test_earliest_can_be_moved_for_other_fields():
     assert ok("12/10/1975", earliest=D(1900, 1, 1)) == D(1975, 10, 12)
 

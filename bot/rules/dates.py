@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; dateparser is imported lazi
 __all__ = [
     "ACCEPTED_FORMS",
     "EARLIEST_DATE",
+    "UPCOMING_FORMS",
     "DateParseError",
     "DateResult",
     "format_date",
@@ -41,6 +42,10 @@ __all__ = [
 ]
 
 EARLIEST_DATE: Final = dt.date(2000, 1, 1)
+UPCOMING_FORMS: Final = (
+    "You can type tomorrow, next Friday, in 3 weeks, 14 Jan, 14/01/26 or 2026-01-14 "
+    "(day first, as in the UK)."
+)
 ACCEPTED_FORMS: Final = (
     "You can type today, yesterday, 3 weeks ago, last Monday, 12/10/25, 12/10/2025, "
     "12 Oct or 2025-10-12 (day first, as in the UK)."
@@ -142,6 +147,9 @@ _DAY_MONTH: Final = re.compile(
 _MONTH_DAY: Final = re.compile(rf"({_MONTH_RE})\.?\s*(\d{{1,2}}),?(?:\s+(\d{{4}}|\d{{2}}))?")
 _MONTH_ONLY: Final = re.compile(rf"(?:{_MONTH_RE})\.?,?(?:\s*(?:\d{{4}}|\d{{2}}))?")
 _AGO: Final = re.compile(r"(a|an|one|\d{1,4})\s*(day|week|fortnight|month|year)s?\s+ago")
+_IN: Final = re.compile(
+    r"in\s+(a|an|one|\d{1,4})\s*(day|week|fortnight|month|year)s?(?:'?s?\s+time)?"
+)
 _WEEKDAY: Final = re.compile(r"(?:(last|next|on)\s+)?([a-z]+)")
 _ORDINAL: Final = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)\b")
 _KEYWORDS: Final = {
@@ -174,12 +182,19 @@ def _expand_year(text: str) -> int:
 
 
 def _build(
-    year: int | None, month: int, day: int, today: dt.date, allow_future: bool, raw: str
+    year: int | None,
+    month: int,
+    day: int,
+    today: dt.date,
+    allow_future: bool,
+    raw: str,
+    upcoming: bool = False,
 ) -> dt.date:
     """Make a date, explaining exactly why when it doesn't exist.
 
     With no year, the most recent such date on or before today is meant (a student
-    recording what happened), or this year's when future dates are allowed.
+    recording what happened), this year's when future dates are allowed, or the next one
+    on or after today for an upcoming date (a booking: "14 Jan" typed in December).
     """
     if not 1 <= month <= 12:
         hint = ""
@@ -191,7 +206,14 @@ def _build(
             f"written day first (DD/MM/YYYY), as in the UK.{hint}"
         )
     if year is None:
-        if allow_future:
+        if upcoming:
+            year = today.year
+            for ahead in range(9):
+                y = today.year + ahead
+                if day <= calendar.monthrange(y, month)[1] and dt.date(y, month, day) >= today:
+                    year = y
+                    break
+        elif allow_future:
             year = today.year
         else:
             year = today.year
@@ -228,7 +250,9 @@ def _minus_months(d: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
-def _fast(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | None:
+def _fast(
+    text: str, today: dt.date, allow_future: bool, raw: str, upcoming: bool = False
+) -> dt.date | None:
     """Read the common forms exactly; ``None`` means "not a form I know, ask dateparser"."""
     offset = _KEYWORDS.get(text)
     if offset is not None:
@@ -237,18 +261,20 @@ def _fast(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
     if first.isdigit():
         m = _ISO.fullmatch(text)
         if m:
-            return _build(int(m[1]), int(m[3]), int(m[4]), today, allow_future, raw)
+            return _build(int(m[1]), int(m[3]), int(m[4]), today, allow_future, raw, upcoming)
         m = _NUMERIC.fullmatch(text)
         if m:
             year = _expand_year(m[4]) if m[4] else None
-            return _build(year, int(m[3]), int(m[1]), today, allow_future, raw)
+            return _build(year, int(m[3]), int(m[1]), today, allow_future, raw, upcoming)
         m = _COMPACT.fullmatch(text)
         if m:  # 121025 or 12102025: day, month, year with no separators
-            return _build(_expand_year(m[3]), int(m[2]), int(m[1]), today, allow_future, raw)
+            return _build(
+                _expand_year(m[3]), int(m[2]), int(m[1]), today, allow_future, raw, upcoming
+            )
         m = _DAY_MONTH.fullmatch(text)
         if m:
             year = _expand_year(m[3]) if m[3] else None
-            return _build(year, _MONTHS[m[2]], int(m[1]), today, allow_future, raw)
+            return _build(year, _MONTHS[m[2]], int(m[1]), today, allow_future, raw, upcoming)
     m = _AGO.fullmatch(text)
     if m:
         n = 1 if m[1] in ("a", "an", "one") else int(m[1])
@@ -260,10 +286,21 @@ def _fast(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
         if unit == "fortnight":
             return today - dt.timedelta(weeks=2 * n)
         return _minus_months(today, n if unit == "month" else 12 * n)
+    m = _IN.fullmatch(text)
+    if m:
+        n = 1 if m[1] in ("a", "an", "one") else int(m[1])
+        unit = m[2]
+        if unit == "day":
+            return today + dt.timedelta(days=n)
+        if unit == "week":
+            return today + dt.timedelta(weeks=n)
+        if unit == "fortnight":
+            return today + dt.timedelta(weeks=2 * n)
+        return _minus_months(today, -(n if unit == "month" else 12 * n))
     m = _MONTH_DAY.fullmatch(text)
     if m:
         year = _expand_year(m[3]) if m[3] else None
-        return _build(year, _MONTHS[m[1]], int(m[2]), today, allow_future, raw)
+        return _build(year, _MONTHS[m[1]], int(m[2]), today, allow_future, raw, upcoming)
     if _MONTH_ONLY.fullmatch(text):
         raise _Impossible(_more_than_a_day(raw))
     m = _WEEKDAY.fullmatch(text)
@@ -273,6 +310,8 @@ def _fast(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
             return today + dt.timedelta(days=(target - today.weekday() - 1) % 7 + 1)
         if m[1] == "last":  # the most recent one before today
             return today - dt.timedelta(days=(today.weekday() - target - 1) % 7 + 1)
+        if upcoming:  # "Monday" / "on Monday" for a booking: the next one, today included
+            return today + dt.timedelta(days=(target - today.weekday()) % 7)
         # "Monday" / "on Monday": the most recent one, today included.
         return today - dt.timedelta(days=(today.weekday() - target) % 7)
     return None
@@ -284,7 +323,7 @@ def _fast(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | 
 
 
 @lru_cache(maxsize=16)
-def _parser(today: dt.date, allow_future: bool) -> DateDataParser:
+def _parser(today: dt.date, allow_future: bool, upcoming: bool = False) -> DateDataParser:
     from dateparser.date import DateDataParser
 
     return DateDataParser(
@@ -292,7 +331,9 @@ def _parser(today: dt.date, allow_future: bool) -> DateDataParser:
         settings={
             "DATE_ORDER": "DMY",
             "PREFER_DAY_OF_MONTH": "current",
-            "PREFER_DATES_FROM": "current_period" if allow_future else "past",
+            "PREFER_DATES_FROM": (
+                "future" if upcoming else "current_period" if allow_future else "past"
+            ),
             "RELATIVE_BASE": dt.datetime(today.year, today.month, today.day, 12),
             "REQUIRE_PARTS": ["day", "month"],
             # No "timestamp" (an NHS number would become a date in 2001) and no
@@ -303,9 +344,11 @@ def _parser(today: dt.date, allow_future: bool) -> DateDataParser:
     )
 
 
-def _slow(text: str, today: dt.date, allow_future: bool, raw: str) -> dt.date | None:
+def _slow(
+    text: str, today: dt.date, allow_future: bool, raw: str, upcoming: bool = False
+) -> dt.date | None:
     try:
-        data: Any = _parser(today, allow_future).get_date_data(text)
+        data: Any = _parser(today, allow_future, upcoming).get_date_data(text)
     except Exception:  # dateparser can trip over odd input; to us that is "not a date"
         return None
     if data is None or data.date_obj is None:
@@ -335,6 +378,7 @@ def parse_date(
     *,
     allow_future: bool = False,
     earliest: dt.date = EARLIEST_DATE,
+    upcoming: bool = False,
 ) -> DateResult:
     """Read a date a student typed, as at ``today`` (from the configured clock).
 
@@ -344,32 +388,54 @@ def parse_date(
     that don't exist (31/02/2025), dates after ``today`` unless ``allow_future``, dates
     before ``earliest`` (1 Jan 2000 by default; a date of birth would pass an earlier
     one), and text that isn't a date.
+
+    ``upcoming`` is for dates still to come (a booking): future dates are allowed, dates
+    before ``today`` are refused, and a date written without a year ("14 Jan") or a bare
+    weekday ("Friday") means the next one on or after today.
     """
-    return _parse(_clean(text or ""), today, allow_future, earliest, (text or "").strip())
+    return _parse(
+        _clean(text or ""), today, allow_future or upcoming, earliest, (text or "").strip(),
+        upcoming,
+    )  # fmt: skip
 
 
 @lru_cache(maxsize=4096)
 def _parse(
-    text: str, today: dt.date, allow_future: bool, earliest: dt.date, raw: str
+    text: str,
+    today: dt.date,
+    allow_future: bool,
+    earliest: dt.date,
+    raw: str,
+    upcoming: bool = False,
 ) -> DateResult:
+    forms = UPCOMING_FORMS if upcoming else ACCEPTED_FORMS
     if not text:
-        return DateResult(False, message=f"I didn't see a date. {ACCEPTED_FORMS}")
+        return DateResult(False, message=f"I didn't see a date. {forms}")
     try:
-        value = _fast(text, today, allow_future, raw)
+        value = _fast(text, today, allow_future, raw, upcoming)
         if value is None:
-            value = _slow(text, today, allow_future, raw)
+            value = _slow(text, today, allow_future, raw, upcoming)
     except _Impossible as exc:
-        return DateResult(False, message=f"{exc.message} {ACCEPTED_FORMS}")
+        return DateResult(False, message=f"{exc.message} {forms}")
     except (OverflowError, ValueError):
         value = None
     if value is None:
-        return DateResult(False, message=f"I couldn't read “{raw}” as a date. {ACCEPTED_FORMS}")
+        return DateResult(False, message=f"I couldn't read “{raw}” as a date. {forms}")
     if value > today and not allow_future:
         return DateResult(
             False,
             message=(
                 f"I read “{raw}” as {format_date(value)}, which is in the future. This date "
-                f"has to be today ({format_date(today)}) or earlier. {ACCEPTED_FORMS}"
+                f"has to be today ({format_date(today)}) or earlier. {forms}"
+            ),
+            understood=value,
+        )
+    if upcoming and value < today:
+        return DateResult(
+            False,
+            message=(
+                f"I read “{raw}” as {format_date(value)}, which is in the past. This date "
+                f"has to be today ({format_date(today)}) or later. {UPCOMING_FORMS}"
             ),
             understood=value,
         )
@@ -379,7 +445,7 @@ def _parse(
             message=(
                 f"I read “{raw}” as {format_date(value)}, which is before "
                 f"{format_date(earliest)}, the earliest date accepted here. Check the year. "
-                f"{ACCEPTED_FORMS}"
+                f"{forms}"
             ),
             understood=value,
         )
