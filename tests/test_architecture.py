@@ -2,8 +2,9 @@
 
 `lint-imports` (run by CI before the tests, contracts in `.importlinter`) checks the layers;
 these tests check what its contracts cannot say: that no two files import each other, directly
-or round a longer loop, and that `bot.rules` uses nothing outside the standard library, pydantic
-and dateparser (a new third-party import there would slip past a forbidden-list contract).
+or round a longer loop, and that `bot.rules` uses nothing outside the standard library, pydantic,
+dateparser and holidays (England's bank holidays, pure data): a new third-party import there
+would slip past a forbidden-list contract.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from telegram.constants import PollLimit
 from bot.rules import scenarios
 
 PACKAGES = ("bot", "handlers", "storage")
-RULES_MAY_IMPORT = frozenset(sys.stdlib_module_names) | {"pydantic", "dateparser"}
+RULES_MAY_IMPORT = frozenset(sys.stdlib_module_names) | {"pydantic", "dateparser", "holidays"}
 
 
 def _graph() -> grimp.ImportGraph:
@@ -87,7 +88,7 @@ def test_no_import_cycle_between_files() -> None:
     assert cycles == [], f"import cycles: {cycles}"
 
 
-def test_rules_use_only_the_standard_library_pydantic_and_dateparser() -> None:
+def test_rules_use_only_the_standard_library_pydantic_dateparser_and_holidays() -> None:
     graph = _graph()
     rules = {m for m in graph.modules if m == "bot.rules" or m.startswith("bot.rules.")}
     outside: dict[str, set[str]] = {}
