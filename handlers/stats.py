@@ -1,4 +1,4 @@
-"""/stats: the PTL in figures, plus a chart of waiting times in weekly bands.
+"""/stats: the PTL in figures, plus a chart of waiting times per standard, in reporting bands.
 
 Figures come from `bot.services.stats.summarise` over the engine's clocks; the chart is drawn by
 `bot.services.charts` in a worker thread (it takes tens of milliseconds of CPU), so other students'
@@ -48,14 +48,15 @@ def render_summary(summary: Summary, today_text: str) -> str:
     )
     lines.append(text.STATUS.format(breached=s.breached, at_risk=s.at_risk, on_track=s.on_track))
     if s.long_wait_total:
-        parts = ", ".join(
-            f"{n} at {weeks}+ weeks" for weeks, n in sorted(s.long_waits.items(), reverse=True)
-        )
-        lines.append(
-            text.LONG_WAITS.format(
-                n=s.long_wait_total, detail=text.LONG_WAIT_DETAIL.format(parts=parts)
-            )
-        )
+        # Only the higher thresholds, cumulatively: "21 (of them, 5 more than 65 weeks)",
+        # never "21 (21 at 52+ weeks)".
+        parts = [
+            text.LONG_WAIT_PART.format(n=s.long_waits_over(weeks), weeks=weeks)
+            for weeks in sorted(s.long_waits)
+            if weeks > 52
+        ]
+        detail = text.LONG_WAIT_DETAIL.format(parts=", ".join(parts)) if parts else ""
+        lines.append(text.LONG_WAITS.format(n=s.long_wait_total, detail=detail))
     else:
         lines.append(text.NO_LONG_WAITS)
     if s.median_days is not None and s.longest_days is not None:
@@ -101,10 +102,10 @@ async def send_stats(update: Update, context: BotContext, student: Student) -> N
     summary = summarise(entries)
     today = context.services.clock.today()
     await context.bot.send_message(student.chat_id, render_summary(summary, format_date(today)))
-    if not summary.waits:
+    if not summary.waiting:
         return
     await context.bot.send_chat_action(student.chat_id, ChatAction.UPLOAD_PHOTO)
-    png = await asyncio.to_thread(charts.wait_distribution_png, summary.waits)
+    png = await asyncio.to_thread(charts.waiting_chart_png, summary.by_standard)
     await context.bot.send_photo(
         student.chat_id, photo=png, filename=f"ptl-waits-{today.isoformat()}.png",
         caption=text.CHART_CAPTION,

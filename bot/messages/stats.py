@@ -7,9 +7,10 @@ TITLE = "📊 <b>Your PTL</b> as at {date}"
 PATIENTS = "Patients: <b>{total}</b> ({waiting} waiting, {closed} closed{no_clock})"
 NO_CLOCK = ", {n} with no clock"
 STATUS = "🔴 Breached: <b>{breached}</b> · 🟠 At risk: <b>{at_risk}</b> · 🟢 On track: {on_track}"
-LONG_WAITS = "⚠️ Long waits (RTT 52+ weeks): <b>{n}</b>{detail}"
-LONG_WAIT_DETAIL = " ({parts})"
-NO_LONG_WAITS = "Long waits (RTT 52+ weeks): none"
+LONG_WAITS = "⚠️ RTT waits of more than 52 weeks: <b>{n}</b>{detail}"
+LONG_WAIT_DETAIL = " (of them, {parts})"
+LONG_WAIT_PART = "{n} more than {weeks} weeks"
+NO_LONG_WAITS = "RTT waits of more than 52 weeks: none"
 WAITS = "Median wait: <b>{median}</b> · Longest: <b>{longest}</b>"
 NOBODY_WAITING = "Nobody is waiting: every clock on your PTL has stopped."
 RTT_18 = (
@@ -21,5 +22,21 @@ SPECIALTY_MORE = "…and {n} more specialties"
 WEEKS_DAYS = "{weeks} weeks ({days} days)"
 WEEKS_SHORT = "{weeks}w"
 CHART_CAPTION = (
-    "Patients still waiting, by weeks waited. The dashed line is the 18-week RTT standard."
+    "Patients still waiting, one chart per standard, in reporting bands: each dashed line "
+    "is that standard's own (bars left of it are within it)."
 )
+
+# The chart (bot/services/charts.py): one panel per standard with waiting patients.
+CHART_TITLE = "Patients still waiting ({n})"
+CHART_PANEL_TITLE = "{standard}: {waiting} waiting"
+CHART_PANEL_PART = {"breached": ", {n} breached", "at_risk": ", {n} at risk"}
+CHART_LEGEND = {"breached": "Breached", "at_risk": "At risk", "on_track": "On track"}
+CHART_STANDARD = {
+    # standard name, its line's label, the x axis
+    "rtt": ("18-week RTT", "18 weeks", "Weeks waited (RTT reporting bands)"),
+    "cancer_fds": ("Cancer 28-day FDS", "28 days", "Days waited (7-day bands)"),
+    "cancer_62": ("Cancer 62-day", "62 days", "Days waited (7-day bands)"),
+    "cancer_31": ("Cancer 31-day", "31 days", "Days waited (7-day bands)"),
+    "diagnostic": ("6-week diagnostic (DM01)", "6 weeks", "Completed weeks waited"),
+}
+CHART_OVERFLOW = " · last bar: this long or longer"

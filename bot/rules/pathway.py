@@ -39,12 +39,15 @@ __all__ = [
     "EventKind",
     "IgnoredEvent",
     "PathwayType",
+    "WaitBand",
+    "band_edge_label",
     "canonical_pathway_type",
     "effect_of",
     "evaluate",
     "ordering_key",
     "rtt_band",
     "rtt_code_for",
+    "wait_band",
 ]
 
 # ---------------------------------------------------------------------------
@@ -403,6 +406,57 @@ def rtt_band(days: int) -> str:
     """
     w = max(1, -(-days // 7))
     return _BANDS[w] if w < len(_BANDS) else f"{w - 1}-{w} weeks"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitBand:
+    """A 7-day reporting band of a wait, placed so that a band ends on the standard's last
+    compliant day (``number`` 0 is that band, 1 the first band past the standard).
+
+    For RTT this is the national ">W-1 to W weeks" band (126 days is in 17-18 weeks, band
+    0; 127 days in 18-19 weeks, band 1); for DM01 it is the completed-weeks band (41 days:
+    5 weeks, band 0; 42 days: 6 weeks, band 1); for the cancer standards, weeks counted
+    back and on from the target (62 days ends band 0 of the 62-day standard). A wait of 0
+    days is in the band holding day 1, as RTT's W = max(1, ceil(days / 7)) says.
+    """
+
+    pathway_type: str
+    number: int
+    first_day: int
+    last_day: int
+
+    @property
+    def label(self) -> str:
+        """How the band is reported: "17-18 weeks" (RTT), "5 weeks" (DM01, completed
+        weeks), "56-62 days" (cancer)."""
+        if self.pathway_type == "rtt":
+            return rtt_band(self.last_day)
+        if self.pathway_type == "diagnostic":
+            return f"{max(self.first_day, 0) // 7} weeks"
+        return f"{max(self.first_day, 0)}-{self.last_day} days"
+
+
+def wait_band(pathway_type: str, days: int) -> WaitBand:
+    """The reporting band of a wait of ``days`` on ``pathway_type`` (see :class:`WaitBand`):
+    charts and reports bin waits with this and never count weeks themselves."""
+    ptype = _TYPE_LOOKUP.get(pathway_type) or canonical_pathway_type(pathway_type)
+    target = _TARGETS[ptype]
+    number = -(-(max(days, 1) - target) // 7)
+    last = target + 7 * number
+    return WaitBand(ptype, number, last - 6, last)
+
+
+def band_edge_label(pathway_type: str, number: int) -> str:
+    """The wait at the upper edge of band ``number``, as a chart axis shows it: whole
+    weeks for RTT (band 0 of RTT ends at 18 weeks) and DM01 (band 0 ends where 6 weeks
+    begins), days for cancer standards (band 0 of the 62-day standard ends at day 62)."""
+    ptype = _TYPE_LOOKUP.get(pathway_type) or canonical_pathway_type(pathway_type)
+    last = _TARGETS[ptype] + 7 * number
+    if ptype == "rtt":
+        return str(last // 7)
+    if ptype == "diagnostic":
+        return str((last + 1) // 7)
+    return str(last)
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,14 @@ the only thing allowed to count them; the stored columns are a cache for reminde
 "Waiting" means a running clock (breached, at risk or on track): the incomplete pathways a
 PTL exists to manage. Median and longest waits, long waits and the 18-week measure are
 over those, as in NHS England's RTT waiting-list statistics.
+
+Each standard is charted on its own (`StandardWaits`): an RTT wait and a 62-day cancer wait
+are measured against different lines, so one axis for both would put a compliant cancer
+patient next to an RTT breach. Waits are binned by the engine's reporting bands
+(`bot.rules.pathway.wait_band`); nothing here counts weeks.
+
+Specialties are grouped by treatment function code (`bot.rules.specialties.lookup`), so
+"ENT", "Ear, Nose and Throat" and "120" are one line, named as the Data Dictionary names it.
 """
 
 from __future__ import annotations
@@ -15,13 +23,24 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Final
 
+from bot.rules.pathway import PATHWAY_TYPES, wait_band
+from bot.rules.specialties import lookup
 from bot.services.ptl_view import PtlEntry
 
-__all__ = ["RTT_STANDARD_PERCENT", "SpecialtyLine", "Summary", "summarise"]
+__all__ = [
+    "RTT_STANDARD_PERCENT",
+    "BandCount",
+    "SpecialtyLine",
+    "StandardWaits",
+    "Summary",
+    "specialty_key",
+    "summarise",
+]
 
 RTT_STANDARD_PERCENT: Final = 92
 """The NHS constitution standard: 92% of incomplete RTT pathways within 18 weeks."""
 NOT_RECORDED: Final = "Not recorded"
+WAITING_STATUSES: Final = ("breached", "at_risk", "on_track")
 
 
 @dataclass(slots=True)
@@ -34,33 +53,74 @@ class SpecialtyLine:
 
 
 @dataclass(slots=True)
+class BandCount:
+    """Waiting patients of one standard in one reporting band, by status."""
+
+    number: int
+    label: str
+    breached: int = 0
+    at_risk: int = 0
+    on_track: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.breached + self.at_risk + self.on_track
+
+
+@dataclass(slots=True)
+class StandardWaits:
+    """One standard's waiting patients, binned by the engine's reporting bands."""
+
+    pathway_type: str
+    bands: dict[int, BandCount] = field(default_factory=dict)
+    breached: int = 0
+    at_risk: int = 0
+    on_track: int = 0
+
+    @property
+    def waiting(self) -> int:
+        return self.breached + self.at_risk + self.on_track
+
+    def add(self, days: int, status: str) -> None:
+        band = wait_band(self.pathway_type, days)
+        count = self.bands.get(band.number)
+        if count is None:
+            count = self.bands[band.number] = BandCount(band.number, band.label)
+        setattr(count, status, getattr(count, status) + 1)
+        setattr(self, status, getattr(self, status) + 1)
+
+
+@dataclass(slots=True)
 class Summary:
     total: int = 0
     waiting: int = 0
     breached: int = 0
     at_risk: int = 0
     on_track: int = 0
-    stopped: int = 0
-    nullified: int = 0
-    transferred: int = 0
+    closed_by_status: dict[str, int] = field(default_factory=dict)
+    """Patients whose latest clock is not running, by engine status (stopped, ...)."""
     no_clock: int = 0
     long_waits: dict[int, int] = field(default_factory=dict)
-    """RTT waiting patients by long-wait threshold reached (52, 65, 78, 104 weeks)."""
+    """RTT waiting patients by the highest long-wait threshold reached (52, 65, 78, 104)."""
     median_days: float | None = None
     longest_days: int | None = None
     rtt_waiting: int = 0
     rtt_within_18: int = 0
     by_specialty: list[SpecialtyLine] = field(default_factory=list)
-    waits: list[tuple[int, str]] = field(default_factory=list)
-    """(weeks waited, status) for every waiting patient: the chart's data."""
+    by_standard: dict[str, StandardWaits] = field(default_factory=dict)
+    """Waiting patients per standard, in the engine's order of pathway types: the chart."""
 
     @property
     def closed(self) -> int:
-        return self.stopped + self.nullified + self.transferred
+        return sum(self.closed_by_status.values())
 
     @property
     def long_wait_total(self) -> int:
         return sum(self.long_waits.values())
+
+    def long_waits_over(self, weeks: int) -> int:
+        """RTT waiting patients past the `weeks` threshold (52, 65, 78 or 104), cumulative."""
+        return sum(n for w, n in self.long_waits.items() if w >= weeks)
 
     @property
     def rtt_percent_within_18(self) -> float | None:
@@ -69,54 +129,66 @@ class Summary:
         return 100.0 * self.rtt_within_18 / self.rtt_waiting
 
 
+def specialty_key(typed: str | None) -> tuple[str, str]:
+    """(grouping key, name shown) for a stored specialty: the treatment function when it is
+    one we know ("120 Ear, Nose and Throat" for "ENT"), else the text as typed, grouped
+    regardless of case and spacing."""
+    cleaned = " ".join((typed or "").split())
+    if not cleaned:
+        return ("", NOT_RECORDED)
+    function = lookup(cleaned)
+    if function is not None:
+        return (f"tfc:{function.code}", function.display)
+    return (f"text:{cleaned.casefold()}", cleaned)
+
+
 def summarise(entries: Iterable[PtlEntry]) -> Summary:
     s = Summary()
     specialties: dict[str, SpecialtyLine] = {}
+    standards: dict[str, StandardWaits] = {}
     waiting_days: list[int] = []
     for e in entries:
         s.total += 1
-        name = (e.patient.specialty or "").strip() or NOT_RECORDED
-        line = specialties.get(name)
+        key, name = specialty_key(e.patient.specialty)
+        line = specialties.get(key)
         if line is None:
-            line = specialties[name] = SpecialtyLine(name)
+            line = specialties[key] = SpecialtyLine(name)
         line.total += 1
         state = e.state
         if state is None:
             s.no_clock += 1
             continue
         status = state.status
-        if status == "stopped":
-            s.stopped += 1
-        elif status == "nullified":
-            s.nullified += 1
-        elif status == "transferred":
-            s.transferred += 1
+        if not state.running:
+            s.closed_by_status[status] = s.closed_by_status.get(status, 0) + 1
+            continue
+        s.waiting += 1
+        line.waiting += 1
+        days = state.days_waited
+        waiting_days.append(days)
+        line.longest_days = max(line.longest_days, days)
+        standard = standards.get(state.pathway_type)
+        if standard is None:
+            standard = standards[state.pathway_type] = StandardWaits(state.pathway_type)
+        standard.add(days, status)
+        if status == "breached":
+            s.breached += 1
+            line.breached += 1
+        elif status == "at_risk":
+            s.at_risk += 1
         else:
-            s.waiting += 1
-            line.waiting += 1
-            days = state.days_waited
-            waiting_days.append(days)
-            line.longest_days = max(line.longest_days, days)
-            s.waits.append((state.weeks_waited, status))
-            if status == "breached":
-                s.breached += 1
-                line.breached += 1
-            elif status == "at_risk":
-                s.at_risk += 1
-            else:
-                s.on_track += 1
-            if state.pathway_type == "rtt":
-                s.rtt_waiting += 1
-                if not state.breached:
-                    s.rtt_within_18 += 1
-                if state.long_wait_weeks:
-                    s.long_waits[state.long_wait_weeks] = (
-                        s.long_waits.get(state.long_wait_weeks, 0) + 1
-                    )
+            s.on_track += 1
+        if state.pathway_type == "rtt":
+            s.rtt_waiting += 1
+            if not state.breached:
+                s.rtt_within_18 += 1
+            if state.long_wait_weeks:
+                s.long_waits[state.long_wait_weeks] = s.long_waits.get(state.long_wait_weeks, 0) + 1
     if waiting_days:
         s.median_days = float(median(waiting_days))
         s.longest_days = max(waiting_days)
     s.by_specialty = sorted(
         specialties.values(), key=lambda x: (-x.waiting, -x.breached, -x.total, x.name.casefold())
     )
+    s.by_standard = {k: standards[k] for k in PATHWAY_TYPES if k in standards}
     return s
