@@ -28,6 +28,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         export,
         find,
         menu,
+        my_progress,
         progress,
         ptl,
         reminders,
@@ -56,4 +57,5 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     broadcast.register(app)
     exercises.register(app)
     progress.register(app)
+    my_progress.register(app)  # a student's own record (issue 17); tutors keep /progress
     command_menu.register(app)  # after every handler: the menu lists what is handled

@@ -53,8 +53,13 @@ def _walk(handlers: Iterable[BaseHandler[Any, Any, Any]]) -> Iterator[BaseHandle
 
 def menu(app: App, *, tutor: bool) -> list[BotCommand]:
     available = handled_commands(app)
-    wanted = STUDENT_COMMANDS + (TUTOR_COMMANDS if tutor else ())
-    return [BotCommand(name, description) for name, description in wanted if name in available]
+    # A command in both lists (/progress) keeps its student place; in a tutor's chat it is
+    # the tutor's command and says so.
+    tutor_words = dict(TUTOR_COMMANDS) if tutor else {}
+    student_names = {name for name, _ in STUDENT_COMMANDS}
+    wanted = [(name, tutor_words.get(name, words)) for name, words in STUDENT_COMMANDS]
+    wanted += [(n, w) for n, w in tutor_words.items() if n not in student_names]
+    return [BotCommand(name, words) for name, words in wanted if name in available]
 
 
 async def sync_default(app: App) -> None:

@@ -30,6 +30,7 @@ from bot.rules.pathway import Event
 from bot.rules.records import kind_of
 from bot.rules.validator import Finding, validate
 from bot.services.container import BotContext
+from bot.services.progress import StudentRecordService
 from bot.services.ptl_view import at_risk_days, build_entries
 from handlers.find import check_query
 from handlers.guards import Student, student_only
@@ -134,10 +135,16 @@ async def send_validation(
     today = services.clock.today()
     entries = build_entries(patients, today, at_risk_days(services.settings))
     checked: list[tuple[Patient, str, list[Finding]]] = []
+    shown: list[tuple[str, list[tuple[str, str]]]] = []
     for entry in entries:
         findings = findings_for(entry.patient, today)
+        shown.append((entry.patient.patient_id, [(f.code, f.severity) for f in findings]))
         if findings:
             checked.append((entry.patient, entry.mark, findings))
+    # The student's record (/progress, /portfolio): findings shown, and later fixed.
+    await StudentRecordService(services.db, services.settings.tz).remember_findings(
+        student.email, shown, services.clock.now()
+    )
     if not checked:
         if single and len(entries) == 1:
             name = esc(clip(entries[0].patient.patient_name or "(no name)", 60))

@@ -31,10 +31,18 @@ log = logging.getLogger(__name__)
 
 Compute = Callable[[str | None, dt.date | None, Any, dt.date], Mapping[str, Any]]
 
-_OUTPUTS = ("breach_date", "clock_state", "rtt_code", "clock_status")
+_OUTPUTS = (
+    "breach_date",
+    "clock_state",
+    "rtt_code",
+    "clock_status",
+    "clock_stopped_on",
+    "clock_breached",
+)
 _SELECT = (
     "select id, pathway_type, clock_start_date, events,"
-    " breach_date, clock_state, rtt_code, clock_status, clock_computed_at"
+    " breach_date, clock_state, rtt_code, clock_status, clock_stopped_on, clock_breached,"
+    " clock_computed_at"
     " from public.ptl_patients"
 )
 # Where the engine has nothing to say (no clock start, unknown pathway type) the row's own
@@ -45,9 +53,13 @@ update public.ptl_patients p
        clock_state = v.clock_state,
        rtt_code = coalesce(v.rtt_code, p.rtt_code),
        clock_status = coalesce(v.clock_status, p.clock_status),
+       clock_stopped_on = v.stopped_on,
+       clock_breached = v.breached,
        clock_computed_at = v.computed_at
-  from unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
-       as v(id, breach_date, clock_state, rtt_code, clock_status, computed_at)
+  from unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+              $7::date[], $8::boolean[])
+       as v(id, breach_date, clock_state, rtt_code, clock_status, computed_at, stopped_on,
+            breached)
  where p.id = v.id
 """
 
@@ -192,7 +204,7 @@ class ClockBackfill:
         *,
         only_changed: bool,
     ) -> int:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
         for row in rows:
             fields = _safe_compute(compute, row, today)
             if only_changed and _unchanged(fields, row):
@@ -203,6 +215,8 @@ class ClockBackfill:
             columns[3].append(fields.get("rtt_code"))
             columns[4].append(fields.get("clock_status"))
             columns[5].append(fields.get("clock_computed_at") or dt.datetime.now(dt.UTC))
+            columns[6].append(fields.get("clock_stopped_on"))
+            columns[7].append(fields.get("clock_breached"))
         if columns[0]:
             await conn.execute(_WRITE, *columns)
         return len(columns[0])

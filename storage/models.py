@@ -32,6 +32,8 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "events",
     "breach_date",
     "clock_state",
+    "clock_stopped_on",
+    "clock_breached",
     "clock_computed_at",
 )
 
@@ -75,6 +77,8 @@ class PatientIn(BaseModel):
     events: list[dict[str, Any]] = Field(default_factory=list)
     breach_date: date | None = None
     clock_state: str | None = None
+    clock_stopped_on: date | None = None
+    clock_breached: bool | None = None
     clock_computed_at: datetime | None = None
 
 
@@ -110,6 +114,8 @@ class Patient(BaseModel):
     deleted_at: datetime | None = None
     breach_date: date | None = None
     clock_state: str | None = None
+    clock_stopped_on: date | None = None
+    clock_breached: bool | None = None
     clock_computed_at: datetime | None = None
 
     @classmethod

@@ -17,6 +17,7 @@ STUDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stats", "Waits, breaches and a chart of your PTL"),
     ("export", "Your PTL as a spreadsheet (CSV)"),
     ("exercises", "Exercises from your tutor"),
+    ("progress", "Your progress: what you did, quiz answers"),
     ("bin", "Restore a deleted patient"),
     ("settings", "Breach reminder time and days"),
     ("whoami", "The account you are linked to"),

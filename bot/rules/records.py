@@ -144,5 +144,9 @@ def stored_clock_fields(
         # Stable wording only: "Breached" / "At risk" change with the date, so they are
         # computed when shown, never stored.
         "clock_status": ("Running" if state.running else state.status_label) if state else None,
+        # For the student's own record (sql/090): when the latest clock stopped, and
+        # whether that was after its target ("treated within the standard" is a count).
+        "clock_stopped_on": state.clock_stop if state else None,
+        "clock_breached": state.breached if state and not state.running else None,
         "clock_computed_at": dt.datetime.now(dt.UTC),
     }
