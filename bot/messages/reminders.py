@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from bot.messages.my_progress import weekly_line
 from bot.rules.dates import format_date
 from bot.rules.digest import Digest, DigestItem, NextSend, Preferences
 
@@ -151,6 +152,9 @@ def digest_text(digest: Digest, *, max_listed: int = MAX_LISTED) -> tuple[str, l
 
 def _render(digest: Digest, max_listed: int) -> tuple[str, list[DigestItem]]:
     header = f"⏰ <b>Breach reminder</b> · {long_date(digest.day)}"
+    week = weekly_line(*digest.week) if digest.week and digest.has_week_line else None
+    if week and not digest.count:
+        return f"{header}\n\n{week}\n\n<i>Change the time or days: /settings</i>", []
     if digest.is_empty:
         return (
             f"{header}\n\nNothing to act on today: no patient is breached, waiting 52+ "
@@ -181,6 +185,8 @@ def _render(digest: Digest, max_listed: int) -> tuple[str, list[DigestItem]]:
     lines.append("")
     if hidden:
         lines.append(f"<b>{hidden}</b> more not listed here: /ptl shows your whole PTL.")
+    if week:
+        lines.extend([week, ""])
     lines.append("<i>Tap a patient to open their card · /settings to change time or days</i>")
     return "\n".join(lines), listed
 

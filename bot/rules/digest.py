@@ -136,10 +136,18 @@ class Digest:
     long_waits: list[DigestItem] = field(default_factory=list)
     breached: list[DigestItem] = field(default_factory=list)
     due_soon: list[DigestItem] = field(default_factory=list)
+    week: tuple[int, int] | None = None
+    """On the weekly day: (events recorded, clocks stopped in time) in the 7 days to `day`,
+    the student's own record (bot.services.progress); None on other days."""
+
+    @property
+    def has_week_line(self) -> bool:
+        """The week had some activity worth a line (a quiet week says nothing)."""
+        return self.week is not None and any(self.week)
 
     @property
     def is_empty(self) -> bool:
-        return not (self.long_waits or self.breached or self.due_soon)
+        return not (self.long_waits or self.breached or self.due_soon or self.has_week_line)
 
     @property
     def count(self) -> int:

@@ -29,6 +29,7 @@ from storage.progress import (
 __all__ = [
     "MAIN_FIGURES",
     "RECENT_DAYS",
+    "WEEKLY_LINE_WEEKDAY",
     "ExerciseRecord",
     "Figure",
     "QuizResult",
@@ -39,6 +40,9 @@ __all__ = [
 RECENT_DAYS: Final = 28
 """"The last 4 weeks": today and the 27 days before it."""
 WEEK_DAYS: Final = 7
+WEEKLY_LINE_WEEKDAY: Final = 4
+"""Friday: the digest that day ends with the student's week (the end of a working week,
+and a day both the weekday and the every-day schedules include)."""
 
 MAIN_FIGURES: Final = (
     "added",

@@ -35,6 +35,7 @@ from bot.rules.digest import (
 )
 from bot.rules.pathway import canonical_pathway_type
 from bot.rules.records import evaluate_row, stored_clock_fields
+from bot.services.progress import WEEKLY_LINE_WEEKDAY, StudentRecordService
 from storage.backfill import BackfillReport, ClockBackfill
 from storage.db import Database
 from storage.reminders import CandidateRow, Recipient, ReminderRepository
@@ -47,6 +48,9 @@ __all__ = [
     "readable_events",
     "stored_fields",
 ]
+
+WEEK_LINE_CONCURRENCY = 4
+"""Students whose weekly line is counted at once (each is one short transaction)."""
 
 
 def readable_events(events: Any) -> list[Mapping[str, Any]]:
@@ -256,7 +260,21 @@ class ReminderService:
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
+        if day.weekday() == WEEKLY_LINE_WEEKDAY:
+            await self._add_week_lines(digests, day)
         return digests
+
+    async def _add_week_lines(self, digests: dict[str, Digest], day: dt.date) -> None:
+        """The weekly line: each student's own week, counted as that student (row-level
+        security, no service path), a few students at a time so the pool stays free."""
+        record = StudentRecordService(self.db, self.settings.tz)
+        gate = asyncio.Semaphore(WEEK_LINE_CONCURRENCY)
+
+        async def one(digest: Digest) -> None:
+            async with gate:
+                digest.week = await record.week(digest.email, day)
+
+        await asyncio.gather(*(one(d) for d in digests.values()))
 
     async def preview(self, day: dt.date, email: str | None = None) -> list[PreviewEntry]:
         """Who would receive what on `day`, without sending or recording anything."""
