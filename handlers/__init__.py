@@ -29,6 +29,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         find,
         menu,
         my_progress,
+        portfolio,
         progress,
         ptl,
         reminders,
@@ -58,4 +59,5 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     exercises.register(app)
     progress.register(app)
     my_progress.register(app)  # a student's own record (issue 17); tutors keep /progress
+    portfolio.register(app)
     command_menu.register(app)  # after every handler: the menu lists what is handled

@@ -123,6 +123,7 @@ def render_record(record: StudentRecord, recent: bool) -> tuple[str, InlineKeybo
     if any(e.answered for e in record.exercises):
         extras.append(InlineKeyboardButton(text.QUIZ_BUTTON, callback_data=f"sp:{period}:quiz"))
     rows.append(extras)
+    rows.append([InlineKeyboardButton(text.PORTFOLIO_BUTTON, callback_data="pf:open")])
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 

@@ -18,6 +18,7 @@ STUDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("export", "Your PTL as a spreadsheet (CSV)"),
     ("exercises", "Exercises from your tutor"),
     ("progress", "Your progress: what you did, quiz answers"),
+    ("portfolio", "Your training record as a PDF for an employer"),
     ("bin", "Restore a deleted patient"),
     ("settings", "Breach reminder time and days"),
     ("whoami", "The account you are linked to"),
