@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from storage.db import Database
 
 __all__ = [
@@ -38,7 +40,8 @@ before it, while the patient was on the student's PTL."""
 # The nested CASE makes sure the day check only runs on text that looks like a date.
 _EVENT_DATE = r"""
 case when r.raw ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' and r.raw >= '0001'
-     then case when substr(r.raw, 9, 2)::int <= extract(day from
+     then case when substr(r.raw, 9, 2) <= '28' then r.raw::date
+               when substr(r.raw, 9, 2)::int <= extract(day from
                         make_date(substr(r.raw, 1, 4)::int, substr(r.raw, 6, 2)::int, 1)
                         + interval '1 month' - interval '1 day')::int
                then r.raw::date end
@@ -55,12 +58,18 @@ with p as (
      where x.deleted_at is null
 ),
 ev as (
-    select p.patient_id, p.exercise_id, e.value as item, ({_EVENT_DATE}) as on_date
+    select p.patient_id, p.exercise_id, p.breach_date, e.value as item,
+           ({_EVENT_DATE}) as on_date
       from p
      cross join lateral jsonb_array_elements(
                case jsonb_typeof(p.events) when 'array' then p.events else '[]'::jsonb end) e
      cross join lateral (select left(e.value ->> 'date', 10) as raw) r
      where jsonb_typeof(e.value) = 'object'
+),
+-- patients with an event in the quiet days before their breach day (one pass over events)
+acted as (
+    select distinct patient_id from ev
+     where on_date >= breach_date - {BREACH_QUIET_DAYS} and on_date < breach_date
 ),
 facts (figure, detail, patient_id, on_date) as (
     -- patients the student added themselves (an exercise's patients are counted there)
@@ -91,11 +100,9 @@ facts (figure, detail, patient_id, on_date) as (
      where p.breach_date <= $1
        and (p.clock_state = 'running' or (p.clock_state = 'stopped' and p.clock_breached))
        and p.added_on < p.breach_date
-       and not exists (
-           select 1 from ev
-            where ev.patient_id = p.patient_id
-              and ev.on_date >= p.breach_date - {BREACH_QUIET_DAYS}
-              and ev.on_date < p.breach_date)
+       and p.patient_id not in (select patient_id from acted)
+    union all
+    select 'started', '', null, min(added_on) from p
     union all
     select 'finding_found', f.severity, f.patient_id, (f.first_seen_at at time zone $2)::date
       from ptl_student.findings f
@@ -107,7 +114,9 @@ facts (figure, detail, patient_id, on_date) as (
 select figure, detail,
        count(*) as n_all,
        count(*) filter (where on_date >= $3) as n_recent,
-       array_agg(distinct patient_id) as ids_all,
+       min(on_date) as first_day,
+       coalesce(array_agg(distinct patient_id) filter (where patient_id is not null), '{{}}')
+           as ids_all,
        coalesce(array_agg(distinct patient_id) filter (where on_date >= $3), '{{}}') as ids_recent
   from facts
  where on_date is not null and on_date <= $1
@@ -178,24 +187,20 @@ class ProgressRepository:
         """Every figure of the student's record as at `today` (dates in `tz`), and the day
         they started (their first patient on this PTL; None for an empty PTL)."""
         async with self.db.student(email) as conn:
-            rows = await conn.fetch(_FIGURES, today, tz, recent_from, email.strip().lower())
-            started = await conn.fetchval(
-                "select (min(coalesce(added_date, created_at)) at time zone $1)::date"
-                "  from public.ptl_patients",
-                tz,
-            )
-        figures = [
-            FigureRow(
-                r["figure"],
-                r["detail"],
-                r["n_all"],
-                r["n_recent"],
-                tuple(r["ids_all"] or ()),
-                tuple(r["ids_recent"] or ()),
-            )
-            for r in rows
-        ]
-        return figures, started
+            return await _figures(conn, email, today, recent_from, tz)
+
+    async def snapshot(
+        self, email: str, *, today: dt.date, recent_from: dt.date, tz: str
+    ) -> tuple[list[FigureRow], dt.date | None, list[ExerciseRow], list[QuizAnswerRow]]:
+        """The whole record in one transaction: figures, start day, exercises, answers."""
+        async with self.db.student(email) as conn:
+            figures, started = await _figures(conn, email, today, recent_from, tz)
+            exercises = [
+                ExerciseRow(**dict(r))
+                for r in await conn.fetch("select * from ptl_student.my_exercises()")
+            ]
+            answers = await _answers(conn) if exercises else []
+        return figures, started, exercises, answers
 
     async def exercises(self, email: str) -> list[ExerciseRow]:
         async with self.db.student(email) as conn:
@@ -204,20 +209,7 @@ class ProgressRepository:
 
     async def quiz_answers(self, email: str) -> list[QuizAnswerRow]:
         async with self.db.student(email) as conn:
-            rows = await conn.fetch("select * from ptl_student.my_quiz_answers()")
-        return [
-            QuizAnswerRow(
-                r["exercise_id"],
-                r["question_no"],
-                r["question"],
-                tuple(str(o) for o in _options(r["options"])),
-                r["correct_option"],
-                r["explanation"],
-                r["chosen_option"],
-                r["correct"],
-            )
-            for r in rows
-        ]
+            return await _answers(conn)
 
     async def patient_names(self, email: str, patient_ids: Sequence[str]) -> dict[str, str]:
         """Names of the student's live patients among `patient_ids` (RLS hides the rest)."""
@@ -268,6 +260,43 @@ class ProgressRepository:
                     [f.severity for f in findings],
                     at,
                 )
+
+
+async def _figures(
+    conn: asyncpg.Connection, email: str, today: dt.date, recent_from: dt.date, tz: str
+) -> tuple[list[FigureRow], dt.date | None]:
+    rows = await conn.fetch(_FIGURES, today, tz, recent_from, email.strip().lower())
+    started = next((r["first_day"] for r in rows if r["figure"] == "started"), None)
+    figures = [
+        FigureRow(
+            r["figure"],
+            r["detail"],
+            r["n_all"],
+            r["n_recent"],
+            tuple(r["ids_all"] or ()),
+            tuple(r["ids_recent"] or ()),
+        )
+        for r in rows
+        if r["figure"] != "started"
+    ]
+    return figures, started
+
+
+async def _answers(conn: asyncpg.Connection) -> list[QuizAnswerRow]:
+    rows = await conn.fetch("select * from ptl_student.my_quiz_answers()")
+    return [
+        QuizAnswerRow(
+            r["exercise_id"],
+            r["question_no"],
+            r["question"],
+            tuple(str(o) for o in _options(r["options"])),
+            r["correct_option"],
+            r["explanation"],
+            r["chosen_option"],
+            r["correct"],
+        )
+        for r in rows
+    ]
 
 
 def _options(raw: Any) -> Sequence[Any]:

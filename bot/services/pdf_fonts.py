@@ -18,6 +18,7 @@ extra and a CJK name costs a few hundred milliseconds rather than seconds.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ _SKIPPED_NOTO: Final = frozenset(
     {"NotoSans-Italic[wght].ttf", "NotoEmoji[wght].ttf", "NotoSansSymbols[wght].ttf"}
 )
 _lock = threading.Lock()
+# fontTools reports every table it leaves out of a cut font (FFTM, a FontForge timestamp) as
+# a warning; nothing is wrong, so keep it out of the bot's logs.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 
 def _matplotlib_font(name: str) -> Path:

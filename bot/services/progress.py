@@ -225,11 +225,9 @@ class StudentRecordService:
 
     async def record(self, email: str, today: dt.date) -> StudentRecord:
         recent_from = today - dt.timedelta(days=RECENT_DAYS - 1)
-        rows, started = await self.repo.figures(
+        rows, started, exercises, answers = await self.repo.snapshot(
             email, today=today, recent_from=recent_from, tz=str(self.tz)
         )
-        exercises = await self.repo.exercises(email)
-        answers = await self.repo.quiz_answers(email) if exercises else []
         return build_record(today, rows, started, exercises, answers, self.tz)
 
     async def week(self, email: str, today: dt.date) -> tuple[int, int]:
