@@ -35,6 +35,9 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "clock_stopped_on",
     "clock_breached",
     "clock_computed_at",
+    "booking_open_dates",
+    "booking_late_dates",
+    "booking_computed_at",
 )
 
 
@@ -80,6 +83,9 @@ class PatientIn(BaseModel):
     clock_stopped_on: date | None = None
     clock_breached: bool | None = None
     clock_computed_at: datetime | None = None
+    booking_open_dates: list[date] = Field(default_factory=list)
+    booking_late_dates: list[date] = Field(default_factory=list)
+    booking_computed_at: datetime | None = None
 
 
 class Patient(BaseModel):
@@ -104,7 +110,9 @@ class Patient(BaseModel):
     rtt_code: str | None = None
     clock_status: str | None = None
     notes: str | None = None
-    appointments: list[dict[str, Any]] = Field(default_factory=list)
+    appointments: Any = Field(default_factory=list)
+    """Exactly as stored (the platform may write any JSON here): read it only through
+    `bot.rules.bookings.decode_bookings`, which never fails on an odd shape."""
     events: list[dict[str, Any]] = Field(default_factory=list)
     added_date: datetime | None = None
     last_updated: datetime | None = None
@@ -117,12 +125,17 @@ class Patient(BaseModel):
     clock_stopped_on: date | None = None
     clock_breached: bool | None = None
     clock_computed_at: datetime | None = None
+    booking_open_dates: list[date] = Field(default_factory=list)
+    booking_late_dates: list[date] = Field(default_factory=list)
+    booking_computed_at: datetime | None = None
 
     @classmethod
     def from_record(cls, record: Any) -> Patient:
         data = dict(record)
         # Platform rows may hold NULL where the bot expects a list.
         data["appointments"] = data.get("appointments") or []
+        data["booking_open_dates"] = data.get("booking_open_dates") or []
+        data["booking_late_dates"] = data.get("booking_late_dates") or []
         data["events"] = data.get("events") or []
         return cls.model_validate(data)
 

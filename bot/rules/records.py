@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.rules.bookings import stored_booking_fields
 from bot.rules.pathway import EVENT_KINDS, ClockState, Event, evaluate, rtt_code_for
 
 # A platform event with only an RTT code: the engine kind that code most plausibly records.
@@ -149,4 +150,19 @@ def stored_clock_fields(
         "clock_stopped_on": state.clock_stop if state else None,
         "clock_breached": state.breached if state and not state.running else None,
         "clock_computed_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def stored_booking_columns(
+    appointments: Any,
+    pathway_type: str | None,
+    clock_start: dt.date | None,
+    events: Sequence[Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """The stored booking summaries (see sql/080), written with every bot write that changes
+    a row's bookings or what they mean for the clock (events, clock start, pathway type).
+    What each booking means is the engine's answer (`bot.rules.bookings.meaning`)."""
+    return {
+        **stored_booking_fields(appointments, pathway_type, clock_start, events_from_json(events)),
+        "booking_computed_at": dt.datetime.now(dt.UTC),
     }

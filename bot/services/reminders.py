@@ -34,9 +34,10 @@ from bot.rules.digest import (
     next_send,
 )
 from bot.rules.pathway import canonical_pathway_type
-from bot.rules.records import evaluate_row, stored_clock_fields
+from bot.rules.records import evaluate_row, stored_booking_columns, stored_clock_fields
 from bot.services.progress import WEEKLY_LINE_WEEKDAY, StudentRecordService
 from storage.backfill import BackfillReport, ClockBackfill
+from storage.booking_backfill import BookingBackfill
 from storage.db import Database
 from storage.reminders import CandidateRow, Recipient, ReminderRepository
 
@@ -181,6 +182,7 @@ class ReminderService:
         self.clock = clock
         self.repo = ReminderRepository(db)
         self.backfill = ClockBackfill(db)
+        self.booking_backfill = BookingBackfill(db)
         self.runner = runner or _runner_id()
         # A claim untouched this long belongs to a runner that died (a live one touches the
         # row before every send, and claims no more than it can send in a minute or so).
@@ -189,8 +191,11 @@ class ReminderService:
     # -- clocks ------------------------------------------------------------------------
     async def refresh_clocks(self) -> BackfillReport:
         """Make the stored clock fields current (rows the platform wrote or changed, and
-        rows time may have changed since the last daily refresh)."""
-        return await self.backfill.run(self.clock.today(), stored_fields)
+        rows time may have changed since the last daily refresh), and the stored booking
+        summaries of rows whose bookings someone else wrote."""
+        report = await self.backfill.run(self.clock.today(), stored_fields)
+        await self.booking_backfill.run(stored_booking_columns)
+        return report
 
     # -- preferences ---------------------------------------------------------------------
     def preferences(self, recipient: Recipient | None) -> Preferences:

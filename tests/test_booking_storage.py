@@ -1,0 +1,195 @@
+"""Stored booking summaries (sql/080): the trigger marks rows another writer changed, the
+backfill summarises them with the rules engine, a bot write is never re-marked, and the
+migration adds the columns without touching a platform row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.rules.bookings import new_booking
+from bot.rules.records import stored_booking_columns, stored_clock_fields
+from storage.booking_backfill import BookingBackfill
+from storage.db import Database
+from storage.migrations import SQL_DIR, migrate
+from storage.models import PatientIn
+from storage.patients import PatientRepository
+from tests import pg
+
+EMAIL = "sam@student.example"
+NOW = dt.datetime(2025, 11, 3, 10, tzinfo=dt.UTC)
+START = dt.date(2025, 9, 5)  # RTT: breach from 10 Jan 2026
+TODAY = dt.date(2025, 11, 3)
+
+
+def book(type_: str, on: dt.date) -> dict[str, Any]:
+    return new_booking(type_, on, added_by=EMAIL, now=NOW)
+
+
+async def platform_insert(db: Database, appointments: Any, patient_id: str = "PTLWEB1") -> int:
+    """A row as the web platform writes it: no stored clock or booking fields."""
+    async with db.student(EMAIL) as conn:
+        row_id: int = await conn.fetchval(
+            "insert into public.ptl_patients (patient_id, user_email, patient_name,"
+            " pathway_type, clock_start_date, appointments)"
+            " values ($1, $2, 'Web Row', 'rtt', $3, $4) returning id",
+            patient_id,
+            EMAIL,
+            START,
+            appointments,
+        )
+    return row_id
+
+
+async def summary(db: Database, row_id: int) -> asyncpg.Record:
+    async with db.service() as conn:
+        row = await conn.fetchrow(
+            "select booking_open_dates, booking_late_dates, booking_computed_at, version"
+            " from public.ptl_patients where id = $1",
+            row_id,
+        )
+    assert row is not None
+    return row
+
+
+async def test_platform_bookings_are_summarised_by_the_backfill(db: Database) -> None:
+    row_id = await platform_insert(
+        db,
+        [
+            {"date": "2026-01-14", "type": "TCI", "status": "booked"},  # after the breach
+            {"date": "2025-12-01", "type": "pre-op"},
+            {"date": "2025-10-01", "type": "new", "status": "attended"},
+            "phoned to confirm",
+        ],
+    )
+    backfill = BookingBackfill(db)
+    assert (await summary(db, row_id))["booking_computed_at"] is None
+    assert await backfill.dirty_count() == 1
+    assert await backfill.run(stored_booking_columns) == 1
+    row = await summary(db, row_id)
+    assert row["booking_open_dates"] == [dt.date(2025, 12, 1), dt.date(2026, 1, 14)]
+    assert row["booking_late_dates"] == [dt.date(2026, 1, 14)]
+    assert row["booking_computed_at"] is not None
+    assert await backfill.dirty_count() == 0
+    assert await backfill.run(stored_booking_columns) == 0
+
+    # The platform moves the TCI into time: marked again, and summarised again.
+    async with db.student(EMAIL) as conn:
+        await conn.execute(
+            "update public.ptl_patients set appointments = jsonb_set(appointments,"
+            " '{0,date}', '\"2026-01-05\"') where id = $1",
+            row_id,
+        )
+    assert (await summary(db, row_id))["booking_computed_at"] is None
+    await backfill.run(stored_booking_columns)
+    assert (await summary(db, row_id))["booking_late_dates"] == []
+
+
+async def test_forged_summaries_are_marked_for_recomputing(db: Database) -> None:
+    row_id = await platform_insert(db, [{"date": "2026-01-14", "type": "TCI"}])
+    await BookingBackfill(db).run(stored_booking_columns)
+    async with db.student(EMAIL) as conn:  # a student writing through the Data API
+        await conn.execute(
+            "update public.ptl_patients set booking_late_dates = '{}' where id = $1", row_id
+        )
+    assert (await summary(db, row_id))["booking_computed_at"] is None
+    await BookingBackfill(db).run(stored_booking_columns)
+    assert (await summary(db, row_id))["booking_late_dates"] == [dt.date(2026, 1, 14)]
+
+
+@pytest.mark.parametrize("appointments", [[], {"date": "2026-01-14"}, "TCI 14 Jan", 7])
+async def test_rows_without_a_list_of_bookings_need_no_engine(
+    db: Database, appointments: Any
+) -> None:
+    row_id = await platform_insert(db, appointments)
+    row = await summary(db, row_id)
+    assert row["booking_open_dates"] == [] and row["booking_late_dates"] == []
+    assert row["booking_computed_at"] is not None
+    assert await BookingBackfill(db).dirty_count() == 0
+
+
+async def test_a_bot_write_with_its_summaries_is_not_marked(db: Database) -> None:
+    repo = PatientRepository(db)
+    appointments = [book("admission_day_case", dt.date(2026, 1, 14))]
+    patient = await repo.add(
+        EMAIL,
+        PatientIn(
+            patient_name="Bot Row",
+            pathway_type="rtt",
+            clock_start_date=START,
+            appointments=appointments,
+            **stored_clock_fields("rtt", START, [], TODAY),
+            **stored_booking_columns(appointments, "rtt", START, []),
+        ),
+    )
+    assert patient.booking_late_dates == [dt.date(2026, 1, 14)]
+    assert patient.booking_computed_at is not None
+    moved = [{**appointments[0], "date": "2026-01-06"}]
+    updated = await repo.update(
+        EMAIL,
+        patient.patient_id,
+        patient.version,
+        {"appointments": moved, **stored_booking_columns(moved, "rtt", START, [])},
+    )
+    assert updated.booking_late_dates == [] and updated.booking_computed_at is not None
+    assert updated.booking_open_dates == [dt.date(2026, 1, 6)]
+    assert await BookingBackfill(db).dirty_count() == 0
+    # An events change by the bot without new summaries is caught by the trigger.
+    events = [{"date": "2025-10-01", "code": "20", "kind": "activity", "description": "Seen"}]
+    plain = await repo.update(EMAIL, patient.patient_id, updated.version, {"events": events})
+    assert plain.booking_computed_at is None
+
+
+async def test_migration_adds_the_columns_without_touching_platform_rows(
+    pg_admin: str, tmp_path: Path
+) -> None:
+    name = f"ptl_bookings_{id(object())}"
+    conn = await asyncpg.connect(pg_admin)
+    await conn.execute(f'create database "{name}"')
+    await conn.close()
+    dsn = pg.dsn_for(pg_admin, name)
+    try:
+        before = tmp_path / "sql"
+        before.mkdir()
+        for path in sorted(SQL_DIR.glob("*.sql")):
+            if path.name < "080":
+                shutil.copy(path, before / path.name)
+        await migrate(dsn, before)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
+                " pathway_type, appointments) values"
+                " ('PTL1', 'a@x', '2025-09-05', 'rtt', '[{\"date\": \"2026-01-14\"}]'),"
+                " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]')"
+            )
+            old = await conn.fetch(
+                "select patient_id, version, updated_at from public.ptl_patients order by 1"
+            )
+        finally:
+            await conn.close()
+        await migrate(dsn)
+        conn = await asyncpg.connect(dsn)
+        try:
+            new = await conn.fetch(
+                "select patient_id, version, updated_at, booking_open_dates"
+                " from public.ptl_patients order by 1"
+            )
+        finally:
+            await conn.close()
+        assert [(r["version"], r["updated_at"]) for r in new] == [
+            (r["version"], r["updated_at"]) for r in old
+        ]
+        assert all(r["booking_open_dates"] == [] for r in new)
+        db = await Database.connect(dsn)
+        try:
+            assert await BookingBackfill(db).dirty_count() == 1  # only the row with a booking
+        finally:
+            await db.close()
+    finally:
+        await pg.drop_database(pg_admin, name)
