@@ -7,8 +7,8 @@ only lays it out. Everything a student typed is HTML-escaped here.
 
 Callback data (<= 64 bytes):
 - `card:<patient_id>` opens the card as a new message (from reminders, confirmations...);
-- `card:<patient_id>:<page>:<status>:<type>` opens it in place of a PTL page, and its
-  "« PTL" button goes back to that same page (`ptl:<page>:<status>:<type>`).
+- `card:<patient_id>:<page>:<status>:<type>[:<booking>]` opens it in place of a PTL page, and
+  its "« PTL" button goes back to that same page (`ptl:<page>:<status>:<type>:<booking>`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot.messages import bookings as booking_words
 from bot.messages import card as text
 from bot.messages.html import esc
 from bot.rules.dates import format_date
@@ -29,7 +30,13 @@ from bot.rules.nhs_number import format_nhs
 from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES, ClockState, rtt_code_for
 from bot.rules.records import events_from_json
 from bot.services.container import BotContext
-from bot.services.ptl_view import NO_CLOCK_MARK, STATUS_MARKS, at_risk_days, evaluate_patient
+from bot.services.ptl_view import (
+    NO_CLOCK_MARK,
+    STATUS_MARKS,
+    at_risk_days,
+    booking_summary,
+    evaluate_patient,
+)
 from handlers.guards import Student, student_only
 from storage.models import Patient
 from storage.patients import PatientNotFoundError
@@ -37,18 +44,24 @@ from storage.patients import PatientNotFoundError
 DEFAULT_BACK = "ptl:0:all:all"
 MAX_EVENTS_SHOWN = 6
 MAX_CALLBACK_BYTES = 64
-_CARD_DATA = re.compile(r"^card:([^:]{1,40})(?::(\d{1,4}):(\w{1,6}):(\w{1,6}))?$")
+_CARD_DATA = re.compile(r"^card:([^:]{1,40})(?::(\d{1,4}):(\w{1,6}):(\w{1,6})(?::(\w{1,6}))?)?$")
 
 
 def _callback(data: str) -> str | None:
     return data if len(data.encode()) <= MAX_CALLBACK_BYTES else None
 
 
-def card_keyboard(patient_id: str, back: str = DEFAULT_BACK) -> InlineKeyboardMarkup:
-    """Update / Delete / Validate / back to the PTL. A button whose data would exceed
-    Telegram's 64 bytes (an unusually long platform id) is left out rather than failing."""
+def card_keyboard(
+    patient_id: str, back: str = DEFAULT_BACK, *, manage: bool = False
+) -> InlineKeyboardMarkup:
+    """Update / Book / (Bookings) / Delete / Validate / back to the PTL. A button whose data
+    would exceed Telegram's 64 bytes (an unusually long platform id) is left out rather than
+    failing. `manage`: the patient has bookings that can be moved, cancelled or given an
+    outcome."""
     pairs = [
         (text.UPDATE, _callback(f"upd:{patient_id}")),
+        (booking_words.BOOK, _callback(f"bk:{patient_id}")),
+        *([(booking_words.MANAGE, _callback(f"bkm:{patient_id}"))] if manage else []),
         (text.DELETE, _callback(f"del:{patient_id}")),
         (text.VALIDATE, _callback(f"val:{patient_id}")),
         (text.BACK_TO_PTL, _callback(back) or DEFAULT_BACK),
@@ -189,12 +202,16 @@ def render_card(
     lines.append("")
     lines.extend(_clock_lines(state) if state is not None else [text.NO_CLOCK])
     lines.append("")
+    summary = booking_summary(patient, state, today)
+    lines.extend(booking_words.card_lines(summary, state, today))
+    lines.append("")
     lines.append(text.EVENTS_TITLE)
     lines.extend(_event_lines(patient, state))
     if patient.notes and patient.notes.strip():
         lines.append("")
         lines.append(text.NOTES.format(notes=esc(clip(patient.notes, 400))))
-    return "\n".join(lines), card_keyboard(patient.patient_id, back)
+    manage = any(b.open and b.editable for b in summary.bookings)
+    return "\n".join(lines), card_keyboard(patient.patient_id, back, manage=manage)
 
 
 def _nhs(value: str) -> str:
@@ -255,7 +272,7 @@ async def card_callback(update: Update, context: BotContext, student: Student) -
     if match is None:
         await query.answer()
         return
-    patient_id, page, status, ptype = match.groups()
+    patient_id, page, status, ptype, booking = match.groups()
     try:
         patient = await context.services.patients.get(student.email, patient_id)
     except PatientNotFoundError:
@@ -264,7 +281,12 @@ async def card_callback(update: Update, context: BotContext, student: Student) -
     await query.answer()
     if page is not None:
         await send_card(
-            update, context, student, patient, edit=True, back=f"ptl:{page}:{status}:{ptype}"
+            update,
+            context,
+            student,
+            patient,
+            edit=True,
+            back=f"ptl:{page}:{status}:{ptype}:{booking or 'all'}",
         )
     else:
         await send_card(update, context, student, patient)

@@ -6,13 +6,16 @@ one short line, and a tap opens the patient card. Paging and filters edit the sa
 rather than filling the chat.
 
 Callback data (<= 64 bytes):
-- `ptl:<page>:<status>:<type>`  show that page (status and type are short filter codes from
-  `bot.services.ptl_view.STATUS_FILTERS` / `TYPE_FILTERS`; unknown codes mean "all");
-- `ptlf:<s|t>:<page>:<status>:<type>`  show the status or type choices for that view.
+- `ptl:<page>:<status>:<type>[:<booking>]`  show that page (status, type and booking are short
+  filter codes from `bot.services.ptl_view.STATUS_FILTERS` / `TYPE_FILTERS` /
+  `BOOKING_FILTERS`; unknown codes mean "all", and buttons sent before the booking filter
+  existed have no booking part);
+- `ptlf:<s|t|b>:<page>:<status>:<type>[:<booking>]`  show the status, type or booking choices.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,16 +23,19 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot.messages import bookings as booking_words
 from bot.messages import ptl as text
 from bot.messages.html import esc
 from bot.rules.dates import format_date
 from bot.rules.fields import clip
 from bot.services.container import BotContext
 from bot.services.ptl_view import (
+    BOOKING_FILTERS,
     STATUS_FILTERS,
     TYPE_FILTERS,
     PtlEntry,
     at_risk_days,
+    booking_counts,
     build_entries,
     filter_entries,
 )
@@ -37,8 +43,8 @@ from handlers.card import MAX_CALLBACK_BYTES, edit_or_send
 from handlers.guards import Student, student_only
 
 PAGE_SIZE = text.PAGE_SIZE
-_PTL_DATA = re.compile(r"^ptl:(\d{1,4}):(\w{1,6}):(\w{1,6})$")
-_FILTER_DATA = re.compile(r"^ptlf:([st]):(\d{1,4}):(\w{1,6}):(\w{1,6})$")
+_PTL_DATA = re.compile(r"^ptl:(\d{1,4}):(\w{1,6}):(\w{1,6})(?::(\w{1,6}))?$")
+_FILTER_DATA = re.compile(r"^ptlf:([stb]):(\d{1,4}):(\w{1,6}):(\w{1,6})(?::(\w{1,6}))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class View:
     page: int = 0
     status: str = "all"
     ptype: str = "all"
+    booking: str = "all"
 
     def __post_init__(self) -> None:
         # Unknown codes (an old button, a hand-typed callback) fall back to "all".
@@ -55,17 +62,29 @@ class View:
             object.__setattr__(self, "status", "all")
         if self.ptype not in TYPE_FILTERS:
             object.__setattr__(self, "ptype", "all")
+        if self.booking not in BOOKING_FILTERS:
+            object.__setattr__(self, "booking", "all")
+
+    @property
+    def codes(self) -> str:
+        """The filter part of callback data: status, type and booking codes."""
+        return f"{self.status}:{self.ptype}:{self.booking}"
 
     def data(self, page: int | None = None) -> str:
-        return f"ptl:{self.page if page is None else page}:{self.status}:{self.ptype}"
+        return f"ptl:{self.page if page is None else page}:{self.codes}"
 
     @property
     def filtered(self) -> bool:
-        return self.status != "all" or self.ptype != "all"
+        return self.status != "all" or self.ptype != "all" or self.booking != "all"
 
 
-def entry_line(n: int, entry: PtlEntry) -> str:
-    """The compact line: status mark, name, weeks waited, breach date (or how it ended)."""
+def entry_line(n: int, entry: PtlEntry, today: dt.date | None = None) -> str:
+    """The compact line: status mark, name, weeks waited, breach date (or how it ended), and
+    the next booking ("🗓 TCI 14 Jan", "undated", "❗ outcome needed")."""
+    return _clock_part(n, entry) + booking_words.row_part(entry.bookings, today)
+
+
+def _clock_part(n: int, entry: PtlEntry) -> str:
     state = entry.state
     name = esc(clip(entry.patient.patient_name or "(no name)", 40))
     if state is None:
@@ -103,21 +122,29 @@ def _counts(entries: list[PtlEntry]) -> str:
     return line + (text.CLOSED_COUNT.format(closed=closed) if closed else "")
 
 
-def render_page(entries: list[PtlEntry], view: View) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_page(
+    entries: list[PtlEntry], view: View, today: dt.date | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
     """The PTL message for `view` over the student's whole (ordered) PTL."""
     if not entries:
         return text.EMPTY, None
-    shown = filter_entries(entries, view.status, view.ptype)
+    shown = filter_entries(entries, view.status, view.ptype, view.booking)
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(max(view.page, 0), pages - 1)
-    view = View(page, view.status, view.ptype)
+    view = View(page, view.status, view.ptype, view.booking)
     total = len(entries)
-    lines = [text.TITLE.format(total=total, s="" if total == 1 else "s"), _counts(entries)]
+    lines = [
+        text.TITLE.format(total=total, s="" if total == 1 else "s"),
+        _counts(entries),
+        booking_words.counts_line(booking_counts(entries)),
+    ]
     if view.filtered:
+        template = text.FILTERED if view.booking == "all" else booking_words.FILTERED
         lines.append(
-            text.FILTERED.format(
+            template.format(
                 status=text.STATUS_FILTER_LABELS[view.status],
                 ptype=text.TYPE_FILTER_LABELS[view.ptype],
+                booking=booking_words.FILTER_LABELS[view.booking],
                 n=len(shown),
                 s="" if len(shown) == 1 else "s",
             )
@@ -129,8 +156,8 @@ def render_page(entries: list[PtlEntry], view: View) -> tuple[str, InlineKeyboar
     else:
         chunk = shown[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         for n, entry in enumerate(chunk, start=page * PAGE_SIZE + 1):
-            lines.append(entry_line(n, entry))
-            data = f"card:{entry.patient.patient_id}:{page}:{view.status}:{view.ptype}"
+            lines.append(entry_line(n, entry, today))
+            data = f"card:{entry.patient.patient_id}:{page}:{view.codes}"
             if len(data.encode()) > MAX_CALLBACK_BYTES:
                 data = f"card:{entry.patient.patient_id}"
             if len(data.encode()) <= MAX_CALLBACK_BYTES:
@@ -159,12 +186,20 @@ def render_page(entries: list[PtlEntry], view: View) -> tuple[str, InlineKeyboar
         [
             InlineKeyboardButton(
                 text.STATUS_BUTTON.format(label=status_label),
-                callback_data=f"ptlf:s:{page}:{view.status}:{view.ptype}",
+                callback_data=f"ptlf:s:{page}:{view.codes}",
             ),
             InlineKeyboardButton(
                 text.TYPE_BUTTON.format(label=type_label),
-                callback_data=f"ptlf:t:{page}:{view.status}:{view.ptype}",
+                callback_data=f"ptlf:t:{page}:{view.codes}",
             ),
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                booking_words.FILTER_BUTTON.format(label=booking_words.FILTER_LABELS[view.booking]),
+                callback_data=f"ptlf:b:{page}:{view.codes}",
+            )
         ]
     )
     if view.filtered:
@@ -173,12 +208,22 @@ def render_page(entries: list[PtlEntry], view: View) -> tuple[str, InlineKeyboar
 
 
 def filter_keyboard(which: str, view: View) -> InlineKeyboardMarkup:
-    """Choices for the status (`s`) or pathway-type (`t`) filter; the current one ticked."""
-    labels = text.STATUS_FILTER_LABELS if which == "s" else text.TYPE_FILTER_LABELS
-    current = view.status if which == "s" else view.ptype
+    """Choices for the status (`s`), pathway-type (`t`) or booking (`b`) filter; the current
+    one ticked."""
+    if which == "b":
+        labels, current = booking_words.FILTER_LABELS, view.booking
+    elif which == "s":
+        labels, current = text.STATUS_FILTER_LABELS, view.status
+    else:
+        labels, current = text.TYPE_FILTER_LABELS, view.ptype
     buttons = []
     for code, label in labels.items():
-        target = View(0, code, view.ptype) if which == "s" else View(0, view.status, code)
+        if which == "b":
+            target = View(0, view.status, view.ptype, code)
+        elif which == "s":
+            target = View(0, code, view.ptype, view.booking)
+        else:
+            target = View(0, view.status, code, view.booking)
         shown = f"• {label}" if code == current else label
         buttons.append(InlineKeyboardButton(shown, callback_data=target.data()))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
@@ -196,7 +241,8 @@ async def load_entries(context: BotContext, student: Student) -> list[PtlEntry]:
 async def send_ptl(
     update: Update, context: BotContext, student: Student, view: View, *, edit: bool
 ) -> None:
-    body, keyboard = render_page(await load_entries(context, student), view)
+    today = context.services.clock.today()
+    body, keyboard = render_page(await load_entries(context, student), view, today)
     if edit:
         await edit_or_send(update, context, body, keyboard)
     else:
@@ -220,7 +266,7 @@ async def ptl_page(update: Update, context: BotContext, student: Student) -> Non
     query = update.callback_query
     assert query is not None
     match = _PTL_DATA.match(query.data or "")
-    view = View(int(match[1]), match[2], match[3]) if match else View()
+    view = View(int(match[1]), match[2], match[3], match[4] or "all") if match else View()
     await query.answer()
     await send_ptl(update, context, student, view, edit=True)
 
@@ -234,8 +280,8 @@ async def ptl_filter(update: Update, context: BotContext, student: Student) -> N
     if match is None:
         await send_ptl(update, context, student, View(), edit=True)
         return
-    view = View(int(match[2]), match[3], match[4])
-    prompt = text.CHOOSE_STATUS if match[1] == "s" else text.CHOOSE_TYPE
+    view = View(int(match[2]), match[3], match[4], match[5] or "all")
+    prompt = {"s": text.CHOOSE_STATUS, "t": text.CHOOSE_TYPE, "b": booking_words.CHOOSE}[match[1]]
     await edit_or_send(update, context, prompt, filter_keyboard(match[1], view))
 
 

@@ -32,8 +32,8 @@ async def test_card_shows_clock_events_and_actions(bot: Bot) -> None:
     assert "20 Jan 2025 · 20 · Activity" in plain
     assert "Prefers <mornings>" in plain
     data = [b.callback_data for row in keyboard.inline_keyboard for b in row]
-    assert data == [f"upd:{p.patient_id}", f"del:{p.patient_id}", f"val:{p.patient_id}",
-                    "ptl:0:all:all"]  # fmt: skip
+    assert data == [f"upd:{p.patient_id}", f"bk:{p.patient_id}", f"del:{p.patient_id}",
+                    f"val:{p.patient_id}", "ptl:0:all:all"]  # fmt: skip
 
 
 async def test_card_for_a_stopped_breached_cancer_clock(bot: Bot) -> None:

@@ -146,7 +146,7 @@ def test_console_links_and_uses_the_ptl(console: ConsoleProcess, tmp_path: Path)
     console.expect(r"Jane O'Doe")  # the card
 
     console.send("/ptl")
-    console.expect(r"^1\. 🟢 Jane O'Doe · 4w · breach 10 Jun 2025 \(99d\)$")
+    console.expect(r"^1\. 🟢 Jane O'Doe · 4w · breach 10 Jun 2025 \(99d\) · undated$")
     console.send("1. 🟢 Jane O'Doe")  # tap the patient: the card, edited in place
     console.expect(r"4 weeks waited \(28 days\)")
     console.send("/find jane")

@@ -27,9 +27,11 @@ async def test_ptl_orders_by_breach_risk_with_compact_lines(bot: Bot) -> None:
     lines = [ln for ln in reply.text.splitlines() if ln[:1].isdigit()]
     names = [ln.split(" · ")[0].split(" ", 2)[2] for ln in lines]
     assert names == ["Long Breach", "Just Breached", "Fds Soon", "Nearly", "On Track", "Done"]
-    assert lines[0] == "1. 🔴 Long Breach · 28w · breached 20 Dec 2024"
-    assert lines[3] == "4. 🟠 Nearly · 17w · breach 10 Mar 2025 (7d)"
+    assert lines[0] == "1. 🔴 Long Breach · 28w · breached 20 Dec 2024 · undated"
+    assert lines[3] == "4. 🟠 Nearly · 17w · breach 10 Mar 2025 (7d) · undated"
     assert lines[5].startswith("6. ⚪ Done · 8w · stopped 1 Feb 2025")
+    assert "undated" not in lines[5]  # a stopped clock is never "undated"
+    assert "🗓 5 undated · ✖ 0 booked after breach · ❗ 0 outcome needed" in reply.text
     assert "🔴 2 breached · 🟠 2 at risk · 🟢 1 on track · ⚪ 1 closed" in reply.text
     assert reply.button_labels[:2] == ["1. 🔴 Long Breach", "2. 🔴 Just Breached"]
 

@@ -811,3 +811,7 @@ def platform_status(
     if "first_appointment" in booked:
         return "First Appointment Booked"
     return "Awaiting First Appointment"
+
+
+NO_BOOKINGS: Final = BookingSummary((), None, None, (), False)
+"""The summary of a row with no bookings and no running clock (a default for callers)."""

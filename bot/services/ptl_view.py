@@ -15,17 +15,22 @@ from datetime import date
 from typing import Final
 
 from bot.config import Settings
+from bot.rules.bookings import NO_BOOKINGS, BookingSummary, summarise
 from bot.rules.pathway import PATHWAY_TYPES, ClockState, canonical_pathway_type, ordering_key
-from bot.rules.records import evaluate_row
+from bot.rules.records import evaluate_row, events_from_json
 from storage.models import Patient
 
 __all__ = [
+    "BOOKING_FILTERS",
     "NO_CLOCK_MARK",
     "STATUS_FILTERS",
     "STATUS_MARKS",
     "TYPE_FILTERS",
     "PtlEntry",
     "at_risk_days",
+    "booking_counts",
+    "booking_filter",
+    "booking_summary",
     "build_entries",
     "evaluate_patient",
     "filter_entries",
@@ -53,6 +58,10 @@ STATUS_FILTERS: Final[Mapping[str, frozenset[str]]] = {
     "open": frozenset({"breached", "at_risk", "on_track"}),
     "closed": frozenset({"stopped", "nullified", "transferred", "none"}),
 }
+# Booking filter codes -> the question a PTL meeting asks of a row (see BookingSummary).
+BOOKING_FILTERS: Final[tuple[str, ...]] = ("all", "und", "late", "out")
+"""all · undated (running, nothing booked ahead) · booked after the breach date · outcome needed"""
+
 TYPE_FILTERS: Final[Mapping[str, str | None]] = {
     "all": None,
     "rtt": "rtt",
@@ -100,6 +109,8 @@ class PtlEntry:
 
     patient: Patient
     state: ClockState | None
+    bookings: BookingSummary = NO_BOOKINGS
+    """Next booking, what it means for the clock, and bookings awaiting an outcome."""
 
     @property
     def status(self) -> str:
@@ -127,14 +138,60 @@ def build_entries(
     """Every patient with its clock, ordered by breach risk (the engine's ordering key):
     breached first (most overdue first), then fewest days to breach, then closed clocks;
     ties by name so the order is stable from one page to the next."""
-    entries = [PtlEntry(p, evaluate_patient(p, today, thresholds)) for p in patients]
+    entries = [_entry(p, today, thresholds) for p in patients]
     entries.sort(key=_sort_key)
     return entries
 
 
-def filter_entries(entries: Iterable[PtlEntry], status: str, ptype: str) -> list[PtlEntry]:
-    """Entries matching a status filter code and a pathway-type filter code (unknown codes
-    mean "all", so an old button never fails)."""
+def booking_summary(
+    patient: Patient, state: ClockState | None, today: date,
+    thresholds: Mapping[str, int] | None = None,
+) -> BookingSummary:  # fmt: skip
+    """The patient's bookings as at today; what the next one means comes from the engine."""
+    if not patient.appointments:
+        return summarise((), state, today, None, None, ())
+    return summarise(
+        patient.appointments,
+        state,
+        today,
+        patient.pathway_type,
+        patient.clock_start_date,
+        events_from_json(patient.events),
+        at_risk_days=thresholds,
+    )
+
+
+def _entry(patient: Patient, today: date, thresholds: Mapping[str, int] | None) -> PtlEntry:
+    state = evaluate_patient(patient, today, thresholds)
+    return PtlEntry(patient, state, booking_summary(patient, state, today, thresholds))
+
+
+def booking_filter(entry: PtlEntry, code: str) -> bool:
+    """Does the entry answer the booking filter `code` (unknown codes mean "all")?"""
+    if code == "und":
+        return entry.bookings.undated
+    if code == "late":
+        return entry.bookings.after_breach
+    if code == "out":
+        return entry.bookings.outcome_needed
+    return True
+
+
+def booking_counts(entries: Iterable[PtlEntry]) -> dict[str, int]:
+    """How many entries each booking filter would show (the PTL header's counts)."""
+    counts = {code: 0 for code in BOOKING_FILTERS if code != "all"}
+    for e in entries:
+        for code in counts:
+            if booking_filter(e, code):
+                counts[code] += 1
+    return counts
+
+
+def filter_entries(
+    entries: Iterable[PtlEntry], status: str, ptype: str, booking: str = "all"
+) -> list[PtlEntry]:
+    """Entries matching a status filter code, a pathway-type filter code and a booking filter
+    code (unknown codes mean "all", so an old button never fails)."""
     statuses = STATUS_FILTERS.get(status, frozenset())
     wanted_type = TYPE_FILTERS.get(ptype)
     return [
@@ -142,4 +199,5 @@ def filter_entries(entries: Iterable[PtlEntry], status: str, ptype: str) -> list
         for e in entries
         if (not statuses or e.status in statuses)
         and (wanted_type is None or e.pathway == wanted_type)
+        and booking_filter(e, booking)
     ]
