@@ -23,6 +23,7 @@ from bot.messages.clock import clock_line
 from bot.messages.html import esc
 from bot.rules.fields import clip
 from bot.rules.records import evaluate_row, stored_clock_fields
+from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
 from bot.services.patient_form import FIELD_ORDER, FIELDS, FieldContext, Parsed
 from bot.services.ptl_view import at_risk_days
@@ -254,6 +255,9 @@ class AddForm(Form):
                 "events": [],
                 **stored_clock_fields(
                     values["pathway_type"], values["clock_start_date"], [], today
+                ),
+                **pathway_columns(
+                    [], values["pathway_type"], values["clock_start_date"], [], today
                 ),
             }
         )

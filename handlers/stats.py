@@ -47,6 +47,15 @@ def render_summary(summary: Summary, today_text: str) -> str:
         )
     )
     lines.append(text.STATUS.format(breached=s.breached, at_risk=s.at_risk, on_track=s.on_track))
+    lines.append(
+        text.BOOKINGS.format(
+            dated=s.dated,
+            undated=s.undated,
+            waiting=s.waiting,
+            late=s.booked_after_breach,
+            outcomes=s.outcomes_needed,
+        )
+    )
     if s.long_wait_total:
         # Only the higher thresholds, cumulatively: "21 (of them, 5 more than 65 weeks)",
         # never "21 (21 at 52+ weeks)".

@@ -42,6 +42,7 @@ from bot.rules.pathway import (
 )
 from bot.rules.pathway import rtt_code_for as code_for
 from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
+from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
 from bot.services.patient_form import FIELD_ORDER, FIELDS, Choice, FieldContext, Parsed
 from bot.services.ptl_view import at_risk_days
@@ -394,6 +395,13 @@ class UpdateForm(Form):
                 **stored_clock_fields(
                     patient.pathway_type, patient.clock_start_date, events, today
                 ),
+                **pathway_columns(
+                    patient.appointments,
+                    patient.pathway_type,
+                    patient.clock_start_date,
+                    events,
+                    today,
+                ),
             }
             return Plan(
                 changes,
@@ -411,6 +419,8 @@ class UpdateForm(Form):
         start = value if spec.column == "clock_start_date" else patient.clock_start_date
         if spec.column in ("pathway_type", "clock_start_date"):
             changes.update(stored_clock_fields(ptype, start, patient.events, today))
+            changes.update(pathway_columns(patient.appointments, ptype, start, patient.events,
+                                           today))  # fmt: skip
         after = evaluate_row(ptype, start, patient.events, today, at_risk_days=thresholds)
         summary = [
             text.CONFIRM_FIELD.format(

@@ -172,3 +172,24 @@ async def test_sql_counts_agree_with_the_ptl_view(bot: Bot, db: Database) -> Non
         expected = view_counts(build_entries(patients, today))
         assert await sql_counts(db, EMAIL, today) == expected, today
     assert await sql_counts(db, EMAIL, TODAY) == {"und": 3, "late": 2, "out": 2}
+
+
+async def test_export_and_stats_count_dated_and_undated(bot: Bot) -> None:
+    from bot.services.export import build_csv, parse_csv
+    from bot.services.ptl_view import build_entries
+
+    await _sample(bot)
+    patients = await bot.services.patients.list(EMAIL)
+    rows = {r["Patient name"]: r for r in parse_csv(build_csv(build_entries(patients, TODAY)))}
+    late = rows["Late Tci"]
+    assert late["Next booking date"] == "2025-04-02"
+    assert late["Next booking type"] == "Admission (TCI), day case"
+    assert late["Dated"] == "Yes" and late["Next booking after breach"] == "Yes"
+    assert rows["Dated Opa"]["Next booking after breach"] == "No"
+    assert rows["No Date"]["Dated"] == "No" and rows["No Date"]["Next booking date"] == ""
+    assert rows["Needs Outcome"]["Outcomes missing"] == "1"
+    assert rows["Late Tci"]["Outcomes missing"] == "0"
+
+    reply = await bot.user(901).send("/stats")
+    assert "🗓 Dated: 2 · Undated: 2 (of 4 waiting) · ✖ Booked after breach: 1" in reply[0].text
+    assert "❗ Outcomes needed: 1" in reply[0].text

@@ -11,6 +11,10 @@ LONG_WAITS = "⚠️ RTT waits of more than 52 weeks: <b>{n}</b>{detail}"
 LONG_WAIT_DETAIL = " (of them, {parts})"
 LONG_WAIT_PART = "{n} more than {weeks} weeks"
 NO_LONG_WAITS = "RTT waits of more than 52 weeks: none"
+BOOKINGS = (
+    "🗓 Dated: <b>{dated}</b> · Undated: <b>{undated}</b> (of {waiting} waiting)"
+    " · ✖ Booked after breach: {late} · ❗ Outcomes needed: {outcomes}"
+)
 WAITS = "Median wait: <b>{median}</b> · Longest: <b>{longest}</b>"
 NOBODY_WAITING = "Nobody is waiting: every clock on your PTL has stopped."
 RTT_18 = (

@@ -11,7 +11,8 @@ Why each choice:
 - Formula injection: a cell that starts with = + - @ (or a tab or carriage return) would be
   run as a formula by Excel; such text is prefixed with an apostrophe (OWASP's advice). Only
   text is touched; numbers like -3 days to breach stay numbers.
-- The clock columns come from the rules engine (`PtlEntry.state`), never re-derived.
+- The clock columns come from the rules engine (`PtlEntry.state`), never re-derived; so do the
+  booking columns (`PtlEntry.bookings`: the engine's clock on the next booking's date).
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ COLUMNS: Final[tuple[str, ...]] = (
     "Events",
     "Last event date",
     "Last event",
+    "Next booking date",
+    "Next booking type",
+    "Dated",
+    "Next booking after breach",
+    "Outcomes missing",
     "Notes",
 )
 
@@ -127,7 +133,24 @@ def row_for(entry: PtlEntry) -> list[Cell]:
         len(events),
         _iso(last.date if last is not None else None),
         last_text,
+        *_booking_cells(entry),
         p.notes or "",
+    ]
+
+
+def _booking_cells(entry: PtlEntry) -> list[Cell]:
+    """Next booking date and type; Dated (Yes/No for a waiting patient, blank for a closed
+    clock); whether the engine says the next booking comes after the breach; and how many
+    bookings have passed with no outcome."""
+    summary = entry.bookings
+    nxt = summary.next
+    dated = ("No" if summary.undated else "Yes") if summary.running else ""
+    return [
+        _iso(nxt.date if nxt is not None else None),
+        nxt.label if nxt is not None else "",
+        dated,
+        ("Yes" if summary.after_breach else "No") if nxt is not None and summary.running else "",
+        len(summary.awaiting),
     ]
 
 

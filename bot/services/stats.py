@@ -100,6 +100,11 @@ class Summary:
     closed_by_status: dict[str, int] = field(default_factory=dict)
     """Patients whose latest clock is not running, by engine status (stopped, ...)."""
     no_clock: int = 0
+    dated: int = 0
+    """Waiting patients with a booking ahead (the rest of `waiting` are undated)."""
+    booked_after_breach: int = 0
+    outcomes_needed: int = 0
+    """Patients (waiting or not) with a booking passed and no outcome recorded."""
     long_waits: dict[int, int] = field(default_factory=dict)
     """RTT waiting patients by the highest long-wait threshold reached (52, 65, 78, 104)."""
     median_days: float | None = None
@@ -113,6 +118,10 @@ class Summary:
     @property
     def closed(self) -> int:
         return sum(self.closed_by_status.values())
+
+    @property
+    def undated(self) -> int:
+        return self.waiting - self.dated
 
     @property
     def long_wait_total(self) -> int:
@@ -154,6 +163,8 @@ def summarise(entries: Iterable[PtlEntry]) -> Summary:
         if line is None:
             line = specialties[key] = SpecialtyLine(name)
         line.total += 1
+        if e.bookings.outcome_needed:
+            s.outcomes_needed += 1
         state = e.state
         if state is None:
             s.no_clock += 1
@@ -164,6 +175,10 @@ def summarise(entries: Iterable[PtlEntry]) -> Summary:
             continue
         s.waiting += 1
         line.waiting += 1
+        if e.bookings.next is not None:
+            s.dated += 1
+        if e.bookings.after_breach:
+            s.booked_after_breach += 1
         days = state.days_waited
         waiting_days.append(days)
         line.longest_days = max(line.longest_days, days)

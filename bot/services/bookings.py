@@ -1,0 +1,36 @@
+"""What every bot write that touches a pathway also stores about its bookings.
+
+Why a helper of its own: /book, an outcome, /update (an event, a new clock start or pathway
+type) and /add all change what a patient's bookings mean for the clock, and where the patient
+is on the pathway in the web platform's words (`current_status`). Each write stores both in the
+same optimistic update, computed one way (the rules engine via `bot.rules.records` and
+`bot.rules.bookings`), so the PTL, SQL counts and the platform never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.rules.bookings import decode_bookings, platform_status
+from bot.rules.records import evaluate_row, events_from_json, stored_booking_columns
+
+__all__ = ["pathway_columns"]
+
+
+def pathway_columns(
+    appointments: Any,
+    pathway_type: str | None,
+    clock_start: dt.date | None,
+    events: Sequence[Mapping[str, Any]] | None,
+    today: dt.date,
+) -> dict[str, Any]:
+    """The stored booking summaries and, where the platform has a word for the patient's
+    place on the pathway, `current_status` (otherwise the stored one is left alone)."""
+    columns = stored_booking_columns(appointments, pathway_type, clock_start, events)
+    state = evaluate_row(pathway_type, clock_start, events, today)
+    status = platform_status(state, events_from_json(events), decode_bookings(appointments))
+    if status is not None:
+        columns["current_status"] = status
+    return columns
