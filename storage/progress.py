@@ -51,9 +51,11 @@ _FIGURES = f"""
 with p as (
     select x.patient_id, x.exercise_id, x.events, x.pathway_type, x.breach_date, x.clock_state,
            x.clock_stopped_on, x.clock_breached,
-           (coalesce(x.added_date, x.created_at) at time zone $2)::date as added_on,
+           -- Stamped by the database's now(): a stamp after "today" (a pinned console
+           -- date, a clock a few seconds apart) is today.
+           least((coalesce(x.added_date, x.created_at) at time zone $2)::date, $1) as added_on,
            case when x.last_updated > coalesce(x.added_date, x.created_at) + interval '1 minute'
-                then (x.last_updated at time zone $2)::date end as updated_on
+                then least((x.last_updated at time zone $2)::date, $1) end as updated_on
       from public.ptl_patients x
      where x.deleted_at is null
 ),
