@@ -19,6 +19,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     from handlers import (
         add,
         bin,
+        book,
         broadcast,
         card,
         cohorts,
@@ -46,6 +47,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     card.register(app)
     add.register(app)
     update.register(app)
+    book.register(app)
     ptl.register(app)
     bin.register(app)
     find.register(app)

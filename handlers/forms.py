@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import re
 import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ClassVar
@@ -696,7 +697,8 @@ async def _at_startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Added now, after every feature registered its handlers, so these come last in group 0:
     # a conversation that takes /cancel (or its own button) always gets it first.
     app.add_handler(CommandHandler("cancel", _cancel_outside))
-    app.add_handler(CallbackQueryHandler(_closed_form_button, pattern=r"^(add|updf):"))
+    prefixes = "|".join(re.escape(form.prefix) for form in _forms(app)) or "add|updf"
+    app.add_handler(CallbackQueryHandler(_closed_form_button, pattern=rf"^({prefixes}):"))
     await sweep(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(

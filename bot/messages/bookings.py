@@ -211,3 +211,170 @@ def booking_button(booking: Booking, today: dt.date) -> str:
 
 def list_lines(bookings: Sequence[Booking]) -> list[str]:
     return [f"• {esc(b.label)} · {when(b)}{where(b)}" for b in bookings]
+
+
+# -- /book: the form --------------------------------------------------------------------------
+
+FIND_PROMPT = (
+    "<b>Book a patient</b>\n"
+    "Which patient? Type part of their name, the patient ID or the NHS number."
+)
+FIND_UNDATED = "Undated and closest to breach:"
+NO_MATCH = "No patient on your PTL matches “{query}”. Try part of the name, or the patient ID."
+TOO_SHORT = "Type at least 2 characters of the name, or the patient ID."
+TOO_LONG = "That's too long for a search: type part of the name, or the patient ID."
+PICK = "<b>{n} patients match</b> “{query}”. Which one? (Or type to search again.)"
+NOT_FOUND = "There's no patient {patient_id} on your PTL (it may have been deleted)."
+GONE = "That patient isn't on your PTL any more (deleted, perhaps on the web platform)."
+STALE = (
+    "This patient was changed elsewhere (perhaps on the web platform) while you were booking, "
+    "so nothing was saved. Here is the patient as it is now: start again from the card."
+)
+NOT_WRITABLE = (
+    "This patient's bookings were saved on the web platform in a form the bot can't add to "
+    "safely, so nothing was changed. Add the booking on the platform."
+)
+BOOKING_GONE = "That booking has changed or gone (perhaps on the web platform). Nothing was saved."
+
+TITLE = "<b>Book · {name}</b>"
+TYPE_TITLE = "What are you booking?"
+TYPE_PROMPT = "Tap what is being booked for this patient."
+ALREADY = "Already booked:"
+DATE_TITLE = "Date"
+DATE_PROMPT = (
+    "When is the {label}? Type a date (tomorrow, next Friday, in 3 weeks, 14 Jan, 14/01/26) "
+    "or tap one."
+)
+DATE_BREACH = "Breach date {breach}: the last compliant day is <b>{last}</b>."
+DATE_TOMORROW = "Tomorrow ({date})"
+DATE_IN_WEEKS = "In {n} week{s} ({date})"
+DATE_LAST_DAY = "Last compliant day ({date})"
+DATE_TOO_FAR = (
+    "{date} is more than two years away: check the year. A booking is for a date in the "
+    "coming months."
+)
+DATE_TOO_LONG = "That's too long to be a date. " + "{forms}"
+DAY_TITLE = "Check the day"
+DAY_WEEKEND = "<b>{date}</b> is a {weekday}."
+DAY_HOLIDAY = "<b>{date}</b> is {holiday}, a bank holiday in England."
+DAY_QUESTION = "Most clinics and theatres don't run then. Book it on that day anyway?"
+DAY_KEEP = "Yes, book {date}"
+DAY_OTHER = "Choose another date"
+TIME_TITLE = "Time (optional)"
+TIME_PROMPT = "What time? For example 9:30, 14:15 or 2pm. Or tap Skip."
+TIME_BAD = "I couldn't read “{text}” as a time of day. Type it like 9:30, 14:15 or 2pm."
+CLINIC_TITLE = "Where, and with whom (optional)"
+CLINIC_PROMPT = (
+    "Type the clinic or ward, and who the patient sees if you know: for example "
+    "“Day Surgery Unit with Ms Patel”. Or tap Skip."
+)
+CLINIC_LIMIT = 100
+NOTES_TITLE = "Notes (optional)"
+NOTES_PROMPT = (
+    "Anything the PTL meeting should know, or tap Skip. A booking out of turn needs its "
+    "reason here (“patient choice: away until March”)."
+)
+NOTES_LATE = (
+    "⚠️ This date is after the breach date. If you have escalated it, say so here "
+    "(“escalated to the service manager”)."
+)
+NOTES_LIMIT = 300
+CONFIRM_TITLE = "<b>Check and save</b> · {name}"
+CONFIRM_BOOKING = "{label} · <b>{when}</b>{where}"
+CONFIRM_NOTES = "Notes: {notes}"
+CONFIRM_MEANS = "<b>For the clock</b>: {line}"
+CONFIRM_MOVE = "Move the {label} from {old} to <b>{new}</b>, at the {who}'s request."
+SAVE = "✅ Save booking"
+SAVED = "📅 Booked for <b>{name}</b>: {line}"
+MOVED = "📅 Moved for <b>{name}</b>: {line}"
+
+# -- managing a booking -------------------------------------------------------------------------
+MANAGE_TITLE = "<b>Bookings · {name}</b>"
+MANAGE_PROMPT = "Which booking? A ❗ booking has passed and needs its outcome."
+MANAGE_NONE = "This patient has no open bookings to change. Use 📅 Book to add one."
+ACTION_TITLE = "<b>{label}</b> · {when}{where}"
+ACTION_PAST = "This booking has passed: what happened?"
+ACTION_FUTURE = "What do you want to do with it?"
+ACTION_TODAY = "This booking is today: record what happened, or move it."
+OUTCOME_BUTTONS: Final[Mapping[str, str]] = {
+    "attended": "✅ Attended",
+    "dna": "🚫 Did not attend",
+    "cancelled_patient": "↩️ Cancelled by the patient",
+    "cancelled_hospital": "🏥 Cancelled by the hospital",
+}
+RESCHEDULE = "📆 Move to another date"
+WHO_TITLE = "Who asked to move it?"
+WHO_PROMPT = (
+    "A move the patient asks for is a patient cancellation; one the hospital makes is a "
+    "hospital cancellation. They mean different things for some clocks."
+)
+WHO_PATIENT = "The patient"
+WHO_HOSPITAL = "The hospital"
+ADJUST_TITLE = "A declined admission date"
+ADJUST_PROMPT = (
+    "On a {standard} cancer pathway, a patient who declines a reasonable offer of an admitted "
+    "(inpatient or day case) treatment date can be given a <b>treatment adjustment</b>: the "
+    "clock stops counting from the declined date ({date}) until the patient says they are "
+    "available again (record that with /update, Patient available). Was this a reasonable "
+    "offer the patient declined?"
+)
+ADJUST_YES = "Yes: a declined admission offer"
+ADJUST_NO = "No: a plain cancellation"
+
+OUTCOME_TITLE = "<b>Check and save</b> · {name}"
+OUTCOME_LINE = "{label} on {date}: <b>{outcome}</b>"
+OUTCOME_EVENT = "Records on the pathway: <b>{label}</b> on {date}"
+OUTCOME_NO_EVENT = (
+    "Nothing is recorded on the pathway: when the hospital cancels, no clock stops, pauses "
+    "or resets (RTT and cancer alike). Rebook the patient as soon as possible."
+)
+OUTCOME_DATE_NOTE = (
+    "Recorded on the appointment date; if the patient rang earlier, correct the date with /update."
+)
+BEFORE = "<b>Before</b>: {line}"
+AFTER = "<b>After</b>: {line}"
+CHANGES = "<b>What changes</b>: {text}"
+SAVE_OUTCOME = "✅ Save outcome"
+SAVED_OUTCOME = "✅ {outcome} recorded for <b>{name}</b>: {text}"
+REBOOK_HINT = "Rebook with 📅 Book on the card below."
+OUTCOME_NAMES: Final[Mapping[str, str]] = {
+    "attended": "Attended",
+    "dna": "Did not attend",
+    "cancelled_patient": "Cancelled by the patient",
+    "cancelled_hospital": "Cancelled by the hospital",
+}
+DNA_WHY: Final[Mapping[str, str]] = {
+    "nullifies": (
+        "A DNA at the first appointment after the referral nullifies the RTT clock: this wait "
+        "doesn't count. If the patient rebooks, record a new clock on the rebooking date."
+    ),
+    "continues_rtt": (
+        "The clock keeps running: only a DNA at the first appointment after the referral "
+        "(clearly communicated, before any activity on this clock, and not on an urgent "
+        "suspected cancer referral) nullifies it. Rebook the patient; a discharge back to the "
+        "GP needs a clinician's judgement that it is not against the patient's interests."
+    ),
+    "cancer": (
+        "A DNA doesn't stop a cancer clock. When the patient contacts you to rebook, record a "
+        "new clock on that date: the wait then counts from the rebooking (the first seen "
+        "adjustment, on the 28-day and 62-day standards)."
+    ),
+    "diagnostic": (
+        "A DNA of a diagnostic test resets the 6-week clock: it starts again from the missed "
+        "appointment. Rebook the test."
+    ),
+}
+PATIENT_CANCEL_WHY: Final[Mapping[str, str]] = {
+    "rtt": (
+        "A patient cancellation never stops or pauses an RTT clock: rebook. After two "
+        "reasonable offers declined, the route is a clinical review, not a pause."
+    ),
+    "diagnostic": (
+        "A patient cancellation resets the 6-week diagnostic clock to the day they cancelled."
+    ),
+    "cancer": "A patient cancellation doesn't stop a cancer clock: rebook quickly.",
+}
+NOT_YET_KNOWN = (
+    "(This version of the rules engine has no “patient cancelled” event yet, so nothing is "
+    "recorded on the pathway; the booking keeps who cancelled.)"
+)

@@ -13,6 +13,7 @@ STUDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("ptl", "Your PTL, most at risk of breaching first"),
     ("find", "Find a patient by name, patient ID or NHS number"),
     ("update", "Record a pathway event or change a detail"),
+    ("book", "Book an appointment, test or TCI date; record outcomes"),
     ("validate", "Check your pathways against the RTT rules"),
     ("stats", "Waits, breaches and a chart of your PTL"),
     ("export", "Your PTL as a spreadsheet (CSV)"),
