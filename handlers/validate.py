@@ -29,6 +29,7 @@ from bot.rules.fields import clip
 from bot.rules.pathway import Event
 from bot.rules.records import kind_of
 from bot.rules.validator import Finding, validate
+from bot.services.bookings import booking_findings
 from bot.services.container import BotContext
 from bot.services.progress import StudentRecordService
 from bot.services.ptl_view import at_risk_days, build_entries
@@ -129,15 +130,25 @@ def _chunks(sections: Sequence[str], head: str) -> tuple[list[str], int]:
 
 
 async def send_validation(
-    context: BotContext, student: Student, patients: Sequence[Patient], *, single: bool
+    context: BotContext,
+    student: Student,
+    patients: Sequence[Patient],
+    *,
+    single: bool,
+    everyone: Sequence[Patient] | None = None,
 ) -> None:
+    """Validate `patients`; `everyone` is the whole PTL (default: `patients`), against which
+    the booking-in-turn check compares them."""
     services = context.services
     today = services.clock.today()
-    entries = build_entries(patients, today, at_risk_days(services.settings))
+    thresholds = at_risk_days(services.settings)
+    entries = build_entries(patients, today, thresholds)
+    whole = entries if everyone is None else build_entries(everyone, today, thresholds)
+    bookings = booking_findings(whole, today)
     checked: list[tuple[Patient, str, list[Finding]]] = []
     shown: list[tuple[str, list[tuple[str, str]]]] = []
     for entry in entries:
-        findings = findings_for(entry.patient, today)
+        findings = findings_for(entry.patient, today) + bookings.get(entry.patient.patient_id, [])
         shown.append((entry.patient.patient_id, [(f.code, f.severity) for f in findings]))
         if findings:
             checked.append((entry.patient, entry.mark, findings))
@@ -215,7 +226,8 @@ async def validate_command(update: Update, context: BotContext, student: Student
             student.chat_id, text.NO_MATCH.format(query=esc(clip(query, 40)))
         )
         return
-    await send_validation(context, student, found, single=len(found) == 1)
+    everyone = await patients.list(student.email)
+    await send_validation(context, student, found, single=len(found) == 1, everyone=everyone)
 
 
 @student_only
@@ -242,7 +254,8 @@ async def validate_one(update: Update, context: BotContext, student: Student) ->
         await query.answer(card_text.NOT_FOUND, show_alert=True)
         return
     await query.answer()
-    await send_validation(context, student, [patient], single=True)
+    everyone = await context.services.patients.list(student.email)
+    await send_validation(context, student, [patient], single=True, everyone=everyone)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -320,3 +320,22 @@ async def test_book_without_a_name_offers_undated_patients(bot: Bot) -> None:
     assert any("Undated Ann" in b for b in labels) and not any("Jane" in b for b in labels)
     await user.press(next(b for b in labels if "Undated Ann" in b))
     assert "Book · Undated Ann" in live(user)
+
+
+async def test_validate_reports_booking_out_of_turn_late_and_missing_outcomes(bot: Bot) -> None:
+    user = await sam(bot)
+    await patient(bot, "Long Waiter", waited=90, specialty="Urology", priority="Routine")
+    await _with_booking(bot, "first_appointment", D(2025, 3, 10), waited=20,
+                        specialty="Urology", priority="Routine")  # fmt: skip
+    late = await _with_booking(bot, "admission_day_case", D(2025, 4, 2), specialty="ENT")
+    await _with_booking(bot, "follow_up", D(2025, 2, 20), waited=50, specialty="ENT")
+    replies = await user.send("/validate")
+    body = "\n".join(m.text for m in replies)
+    no_error(replies)
+    assert "Not booked in turn: Long Waiter has waited 90 days and has no date" in body
+    assert "while Jane Doe (Urology, Routine) has waited 20 days" in body
+    assert "is after the breach date (30 Mar 2025)" in body and "escalate" in body
+    assert "has no outcome recorded, more than 2 working days later" in body
+    # the card's Validate compares the one patient with the whole PTL
+    replies = await user.press_data(f"val:{late.patient_id}", message=user.last)
+    assert "after the breach date" in replies[-1].text and "in turn" not in replies[-1].text

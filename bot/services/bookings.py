@@ -10,13 +10,16 @@ same optimistic update, computed one way (the rules engine via `bot.rules.record
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from bot.rules.booking_checks import PtlPatient, check_ptl
 from bot.rules.bookings import decode_bookings, platform_status
 from bot.rules.records import evaluate_row, events_from_json, stored_booking_columns
+from bot.rules.validator import Finding
+from bot.services.ptl_view import PtlEntry
 
-__all__ = ["pathway_columns"]
+__all__ = ["booking_findings", "pathway_columns"]
 
 
 def pathway_columns(
@@ -34,3 +37,23 @@ def pathway_columns(
     if status is not None:
         columns["current_status"] = status
     return columns
+
+
+def booking_findings(entries: Iterable[PtlEntry], today: dt.date) -> Mapping[str, list[Finding]]:
+    """The PTL-wide booking checks (in turn, after breach, outcomes missing) for a student's
+    whole PTL, by patient id: `entries` must be every live patient, because whether a booking
+    is in turn depends on the others waiting for the same thing."""
+    patients = [
+        PtlPatient(
+            e.patient.patient_id,
+            e.patient.patient_name or e.patient.patient_id,
+            e.patient.specialty,
+            e.patient.priority,
+            e.state,
+            e.bookings,
+            events_from_json(e.patient.events),
+            e.patient.notes,
+        )
+        for e in entries
+    ]
+    return check_ptl(patients, today)
