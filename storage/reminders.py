@@ -28,12 +28,16 @@ _RECIPIENT_COLUMNS = (
 )
 _PATIENT_COLUMNS = (
     "p.id, lower(p.user_email) as email, p.patient_id, p.patient_name, p.specialty,"
-    " p.pathway_type, p.clock_start_date, p.events::text as events"
+    " p.pathway_type, p.clock_start_date, p.events::text as events,"
+    " p.appointments::text as appointments"
 )
 # Reminder candidates for a chunk of students ($1 emails, $2 horizons, $3 refreshed-through).
 # The first branch is one index range scan per student on ptl_patients_running_breach_idx
 # (the lateral subquery, kept apart from the outer query by OFFSET 0, is never turned into a
-# scan of the whole table); the second finds the few rows whose stored fields may be stale.
+# scan of the whole table); the second finds the few rows whose stored fields may be stale;
+# the third ($4: the digest's day) the rows whose bookings need attention whatever their breach
+# date (a booking passed with no outcome, or one the engine said comes after the breach), one
+# index scan per student on ptl_patients_open_bookings_idx (sql/080).
 CANDIDATES_SQL = (
     "select p.* from unnest($1::text[], $2::date[]) as s(email, horizon)"
     " cross join lateral ("
@@ -46,6 +50,14 @@ CANDIDATES_SQL = (
     " where p.deleted_at is null and lower(p.user_email) = any($1::text[])"
     "   and (p.clock_computed_at is null or p.clock_inputs_until is null"
     "        or p.clock_inputs_until > $3)"
+    " union all "
+    "select p.* from unnest($1::text[]) as s(email)"
+    " cross join lateral ("
+    f"   select {_PATIENT_COLUMNS} from public.ptl_patients p"
+    "    where lower(p.user_email) = s.email and p.deleted_at is null"
+    "      and cardinality(p.booking_open_dates) > 0"
+    "      and (p.booking_open_dates[1] < $4 or cardinality(p.booking_late_dates) > 0)"
+    "   offset 0) p"
 )
 PREFERENCE_COLUMNS = ("reminder_time", "reminder_days", "reminder_window_days", "reminders_muted")
 
@@ -80,6 +92,7 @@ class CandidateRow(NamedTuple):
     pathway_type: str | None
     clock_start_date: dt.date | None
     events: Any
+    appointments: Any = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +208,19 @@ class ReminderRepository:
 
     # -- candidate patients ------------------------------------------------------------
     async def candidates(
-        self, horizons: Sequence[tuple[str, dt.date]], refreshed_through: dt.date | None
+        self,
+        horizons: Sequence[tuple[str, dt.date]],
+        refreshed_through: dt.date | None,
+        day: dt.date | None = None,
     ) -> list[CandidateRow]:
         """Rows of these students that might belong in a digest, found by index:
 
         * running clocks whose stored breach date is on or before the student's horizon
           (today + window: breached, long waits and those breaching soon);
         * rows whose stored fields may be stale: never computed, or with a dated input after
-          the last daily refresh (`refreshed_through`; None means everything).
+          the last daily refresh (`refreshed_through`; None means everything);
+        * rows with an open booking before `day` (its outcome is needed) or one the engine
+          said comes after the breach date (default `day`: the earliest horizon).
 
         Each row appears once; the caller re-evaluates every one with the rules engine.
         """
@@ -212,23 +230,21 @@ class ReminderRepository:
         days = [d for _, d in horizons]
         since = refreshed_through or dt.date.min
         async with self.db.service() as conn:
-            rows = await conn.fetch(
-                CANDIDATES_SQL,
-                emails,
-                days,
-                since,
-            )
-        # Events arrive as JSON text and are decoded in one call for the whole chunk: tens
-        # of thousands of tiny documents cost far more decoded one by one.
-        events = json.loads("[" + ",".join(r[7] or "null" for r in rows) + "]")
+            rows = await conn.fetch(CANDIDATES_SQL, emails, days, since, day or min(days))
+        unique = []
         seen: set[int] = set()
-        result: list[CandidateRow] = []
-        for r, ev in zip(rows, events, strict=True):
-            if r[0] in seen:  # matched both branches
-                continue
-            seen.add(r[0])
-            result.append(CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev))
-        return result
+        for r in rows:
+            if r[0] not in seen:  # a row can match more than one branch
+                seen.add(r[0])
+                unique.append(r)
+        # Events and bookings arrive as JSON text and are decoded in one call for the whole
+        # chunk: tens of thousands of tiny documents cost far more decoded one by one.
+        events = json.loads("[" + ",".join(r[7] or "null" for r in unique) + "]")
+        bookings = json.loads("[" + ",".join(r[8] or "null" for r in unique) + "]")
+        return [
+            CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk)
+            for r, ev, bk in zip(unique, events, bookings, strict=True)
+        ]
 
     # -- one runner at a time ------------------------------------------------------------
     async def take_lease(self, name: str, holder: str, seconds: float) -> bool:

@@ -119,7 +119,9 @@ def test_digest_sections_and_order() -> None:
     digest = build_digest("s@x.example", rows, today, 7)
     assert [i.patient_id for i in digest.long_waits] == ["P6"]
     assert [i.patient_id for i in digest.breached] == ["P5", "P8", "P4"]
-    assert [i.patient_id for i in digest.due_soon] == ["P9", "P2"]
+    # Nothing booked for either: "undated and breaching within 7 days" (issue 16).
+    assert [i.patient_id for i in digest.undated_soon] == ["P9", "P2"]
+    assert digest.due_soon == []
     # Two days later the booked treatment has happened: P8 drops out.
     later = build_digest("s@x.example", rows, D(2025, 3, 5), 7)
     assert "P8" not in [i.patient_id for i in later.items()]

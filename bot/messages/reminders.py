@@ -57,12 +57,38 @@ NEXT_STEP: dict[str, dict[str, str]] = {
         "rtt": "a 52+ week wait is reported to the trust board: ask for a clinical harm "
         "review, escalate to the RTT lead and book treatment as the top priority.",
     },
+    "undated_soon": {
+        "rtt": "give each one a date on or before {by}, in turn: clinical priority first, then "
+        "the longest wait. With no capacity, escalate now, not after the breach.",
+        "diagnostic": "book the test on or before {by}, in turn; if no slot is free, escalate "
+        "to the diagnostics manager.",
+    },
+    "booked_late": {
+        "rtt": "bring the booking forward to on or before the last compliant day, or escalate "
+        "(service manager, or the cancer PTL meeting) and write that in the booking's notes.",
+    },
+    "outcome": {
+        "rtt": "record whether each patient attended, did not attend or cancelled "
+        "(🗓 Bookings on the card): an unrecorded outcome hides a treatment, a DNA or a "
+        "rebooking.",
+    },
 }
 
 SECTION_TITLE = {
     "long_wait": "🚨 <b>52+ week waits</b>",
     "breached": "🔴 <b>Breached</b>",
     "due_soon": "🟠 <b>Breaching in the next {window} days</b>",
+    "booked_late": "✖ <b>Booked after the breach date</b>",
+    "undated_soon": "🗓 <b>Undated and breaching within {window} days</b>",
+    "outcome": "❗ <b>Outcome needed</b>",
+}
+SECTION_ICON = {
+    "long_wait": "🚨",
+    "breached": "🔴",
+    "due_soon": "🟠",
+    "booked_late": "✖",
+    "undated_soon": "🗓",
+    "outcome": "❗",
 }
 
 MAX_LISTED = 15  # patients listed (and given a button) in one digest; the rest are counted
@@ -99,6 +125,16 @@ def _item_line(number: int, item: DigestItem, today: dt.date) -> str:
         else:
             when = f"breached {format_date(s.breach_date)} (<b>{_days(-to_breach)} ago</b>)"
         return f"{head} · {when}"
+    if item.section == "booked_late" and item.booking is not None and item.booking.date:
+        return (
+            f"{head} · {html.escape(item.booking.short, quote=False)} "
+            f"{long_date(item.booking.date)}, after the breach date {format_date(s.breach_date)}"
+        )
+    if item.section == "outcome" and item.booking is not None and item.booking.date:
+        return (
+            f"{head} · {html.escape(item.booking.label, quote=False)} on "
+            f"{format_date(item.booking.date)}: <b>record the outcome</b>"
+        )
     last_day = s.breach_date - dt.timedelta(days=1)
     act_by = "today" if last_day == today else long_date(last_day)
     if to_breach == 1:
@@ -131,8 +167,14 @@ def _summary(digest: Digest) -> str:
         parts.append(f"52+ weeks: <b>{len(digest.long_waits)}</b>")
     if digest.breached:
         parts.append(f"breached: <b>{len(digest.breached)}</b>")
-    if digest.due_soon:
-        parts.append(f"breaching within {_days(digest.window_days)}: <b>{len(digest.due_soon)}</b>")
+    if digest.booked_late:
+        parts.append(f"booked after breach: <b>{len(digest.booked_late)}</b>")
+    soon = len(digest.due_soon) + len(digest.undated_soon)
+    if soon:
+        undated = f", {len(digest.undated_soon)} undated" if digest.undated_soon else ""
+        parts.append(f"breaching within {_days(digest.window_days)}: <b>{soon}</b>{undated}")
+    if digest.outcome_needed:
+        parts.append(f"outcome needed: <b>{len(digest.outcome_needed)}</b>")
     summary = " · ".join(parts)
     return summary[:1].upper() + summary[1:]
 
@@ -164,11 +206,7 @@ def _render(digest: Digest, max_listed: int) -> tuple[str, list[DigestItem]]:
     lines = [header, _summary(digest)]
     listed: list[DigestItem] = []
     hidden = 0
-    for section, items in (
-        ("long_wait", digest.long_waits),
-        ("breached", digest.breached),
-        ("due_soon", digest.due_soon),
-    ):
+    for section, items in digest.sections():
         if not items:
             continue
         room = max_listed - len(listed)
@@ -178,7 +216,8 @@ def _render(digest: Digest, max_listed: int) -> tuple[str, list[DigestItem]]:
         lines.append(SECTION_TITLE[section].format(window=digest.window_days))
         for item in shown:
             listed.append(item)
-            lines.append(_item_line(len(listed), item, digest.day))
+            line = _item_line(len(listed), item, digest.day)
+            lines.append(line + (" · ❗ outcome needed" if item.outcome_needed else ""))
         if len(items) > len(shown):
             lines.append(f"…and {len(items) - len(shown)} more.")
         lines.extend(_next_steps(section, items))
@@ -195,7 +234,7 @@ def button_label(number: int, item: DigestItem) -> str:
     name = item.name
     if len(name) > BUTTON_NAME_MAX:
         name = name[: BUTTON_NAME_MAX - 1] + "…"
-    icon = {"long_wait": "🚨", "breached": "🔴", "due_soon": "🟠"}[item.section]
+    icon = SECTION_ICON.get(item.section, "•")
     return f"{icon} {number}. {name}"
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from bot.rules.bookings import Booking, BookingSummary
 from bot.rules.pathway import ClockState
 
 DAYS = ("weekdays", "daily")
@@ -123,7 +124,13 @@ class DigestItem:
     specialty: str | None
     pathway_type: str
     state: ClockState
-    section: str  # 'long_wait' | 'breached' | 'due_soon'
+    section: (
+        str  # 'long_wait' | 'breached' | 'booked_late' | 'undated_soon' | 'due_soon' | 'outcome'
+    )
+    booking: Booking | None = None
+    """The next booking (booked_late), or the oldest one awaiting its outcome (outcome)."""
+    outcome_needed: bool = False
+    """A booking has passed with no outcome (said on the line of a patient listed elsewhere)."""
 
 
 @dataclass
@@ -136,6 +143,12 @@ class Digest:
     long_waits: list[DigestItem] = field(default_factory=list)
     breached: list[DigestItem] = field(default_factory=list)
     due_soon: list[DigestItem] = field(default_factory=list)
+    booked_late: list[DigestItem] = field(default_factory=list)
+    """Running clocks whose next booking comes after the breach date."""
+    undated_soon: list[DigestItem] = field(default_factory=list)
+    """Breaching within the window with nothing booked ahead."""
+    outcome_needed: list[DigestItem] = field(default_factory=list)
+    """Patients listed nowhere else with a booking passed and no outcome recorded."""
     week: tuple[int, int] | None = None
     """On the weekly day: (events recorded, clocks stopped in time) in the 7 days to `day`,
     the student's own record (bot.services.progress); None on other days."""
@@ -147,14 +160,25 @@ class Digest:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.long_waits or self.breached or self.due_soon or self.has_week_line)
+        return not (self.items() or self.has_week_line)
 
     @property
     def count(self) -> int:
-        return len(self.long_waits) + len(self.breached) + len(self.due_soon)
+        return len(self.items())
+
+    def sections(self) -> list[tuple[str, list[DigestItem]]]:
+        """Each section with its patients, most urgent first (the order the digest shows)."""
+        return [
+            ("long_wait", self.long_waits),
+            ("breached", self.breached),
+            ("booked_late", self.booked_late),
+            ("undated_soon", self.undated_soon),
+            ("due_soon", self.due_soon),
+            ("outcome", self.outcome_needed),
+        ]
 
     def items(self) -> list[DigestItem]:
-        return [*self.long_waits, *self.breached, *self.due_soon]
+        return [item for _, items in self.sections() for item in items]
 
 
 def classify(state: ClockState | None, window_days: int) -> str | None:
@@ -172,3 +196,19 @@ def classify(state: ClockState | None, window_days: int) -> str | None:
     if state.days_to_breach <= window_days:
         return "due_soon"
     return None
+
+
+def booking_section(section: str | None, bookings: BookingSummary) -> str | None:
+    """The section once bookings are taken into account: a patient whose next booking comes
+    after the breach date is listed as booked late (unless already breached or a long wait),
+    one breaching soon with nothing booked as undated, and one listed nowhere else whose
+    booking has passed with no outcome as outcome needed. Each patient is listed once."""
+    if section in ("long_wait", "breached"):
+        return section
+    if bookings.after_breach:
+        return "booked_late"
+    if section == "due_soon":
+        return "undated_soon" if bookings.undated else "due_soon"
+    if bookings.outcome_needed:
+        return "outcome"
+    return section

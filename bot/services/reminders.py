@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import Settings
+from bot.rules.bookings import BookingSummary, summarise
 from bot.rules.clock import Clock
 from bot.rules.digest import (
     DAYS,
@@ -29,12 +30,18 @@ from bot.rules.digest import (
     DigestItem,
     NextSend,
     Preferences,
+    booking_section,
     classify,
     is_reminder_day,
     next_send,
 )
-from bot.rules.pathway import canonical_pathway_type
-from bot.rules.records import evaluate_row, stored_booking_columns, stored_clock_fields
+from bot.rules.pathway import ClockState, canonical_pathway_type
+from bot.rules.records import (
+    evaluate_row,
+    events_from_json,
+    stored_booking_columns,
+    stored_clock_fields,
+)
 from bot.services.progress import WEEKLY_LINE_WEEKDAY, StudentRecordService
 from storage.backfill import BackfillReport, ClockBackfill
 from storage.booking_backfill import BookingBackfill
@@ -120,9 +127,13 @@ def build_digest(
                 )
             except Exception:  # a malformed row must not sink the whole digest
                 state = None
-        section = classify(state, window_days)
+        bookings = _bookings(row, state, day)
+        section = booking_section(classify(state, window_days), bookings)
         if section is None or state is None:
             continue
+        shown = bookings.next if section == "booked_late" else None
+        if section == "outcome" and bookings.awaiting:
+            shown = bookings.awaiting[0]
         item = DigestItem(
             patient_id=row.patient_id,
             name=(row.patient_name or "").strip() or row.patient_id,
@@ -130,15 +141,42 @@ def build_digest(
             pathway_type=_canonical(row.pathway_type),
             state=state,
             section=section,
+            booking=shown,
+            outcome_needed=bookings.outcome_needed and section != "outcome",
         )
         getattr(digest, _SECTION_LIST[section]).append(item)
     digest.long_waits.sort(key=lambda i: (-i.state.days_waited, i.name.casefold()))
     digest.breached.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
     digest.due_soon.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
+    digest.undated_soon.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
+    digest.booked_late.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
+    digest.outcome_needed.sort(key=lambda i: (_booking_day(i), i.name.casefold()))
     return digest
 
 
-_SECTION_LIST = {"long_wait": "long_waits", "breached": "breached", "due_soon": "due_soon"}
+def _bookings(row: CandidateRow, state: ClockState | None, day: dt.date) -> BookingSummary:
+    """The row's bookings as at the digest's day (the next one's meaning from the engine)."""
+    if not row.appointments:
+        return summarise((), state, day, None, None, ())
+    try:
+        return summarise(row.appointments, state, day, row.pathway_type, row.clock_start_date,
+                         events_from_json(readable_events(row.events)))  # fmt: skip
+    except Exception:  # an unreadable row must not sink the whole digest
+        return summarise((), state, day, None, None, ())
+
+
+def _booking_day(item: DigestItem) -> dt.date:
+    return item.booking.date if item.booking is not None and item.booking.date else dt.date.min
+
+
+_SECTION_LIST = {
+    "long_wait": "long_waits",
+    "breached": "breached",
+    "due_soon": "due_soon",
+    "booked_late": "booked_late",
+    "undated_soon": "undated_soon",
+    "outcome": "outcome_needed",
+}
 
 
 def _canonical(pathway_type: str | None) -> str:
@@ -249,7 +287,7 @@ class ReminderService:
 
         def fetch(windows: dict[str, int]) -> asyncio.Task[list[CandidateRow]]:
             horizons = [(email, day + dt.timedelta(days=w)) for email, w in windows.items()]
-            return asyncio.ensure_future(self.repo.candidates(horizons, through))
+            return asyncio.ensure_future(self.repo.candidates(horizons, through, day))
 
         pending = fetch(plans[0]) if plans else None
         try:

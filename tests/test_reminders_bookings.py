@@ -1,0 +1,73 @@
+"""The daily digest's booking sections, end to end through the real candidate query:
+"Undated and breaching within N days", "Booked after the breach date" (whatever the breach
+date: found through the stored booking summaries) and "Outcome needed"."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.messages.reminders import digest_text
+from bot.rules.bookings import new_booking
+from bot.rules.records import stored_booking_columns
+from bot.runtime.offline import html_to_plain
+from bot.services.reminders import stored_fields
+from storage.models import PatientIn
+from tests import harness
+from tests.test_reminders_delivery import MONDAY, link
+
+NOW = dt.datetime(2025, 3, 3, 8, tzinfo=dt.UTC)
+
+
+async def booked(
+    bot: harness.Bot, email: str, name: str, waited: int, bookings: list[dict[str, Any]]
+) -> None:
+    start = MONDAY - dt.timedelta(days=waited)
+    await bot.services.patients.add(
+        email,
+        PatientIn(
+            patient_name=name,
+            pathway_type="rtt",
+            clock_start_date=start,
+            appointments=bookings,
+            **stored_fields("rtt", start, [], MONDAY),
+            **stored_booking_columns(bookings, "rtt", start, []),
+        ),
+    )
+
+
+def book(type_: str, on: dt.date) -> dict[str, Any]:
+    return new_booking(type_, on, added_by="s@x", now=NOW)
+
+
+async def test_digest_sections_for_bookings(bot: harness.Bot) -> None:
+    email = await link(bot, 3101)
+    await booked(bot, email, "Undated Una", 122, [])  # 5 days to breach, nothing booked
+    await booked(bot, email, "Dated Dan", 122, [book("admission_day_case", dt.date(2025, 3, 6))])
+    # 60 days waited: the breach is 67 days away, far outside the window, but the TCI is later
+    await booked(bot, email, "Late Lou", 60, [book("admission_inpatient", dt.date(2025, 5, 20))])
+    await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
+    await booked(bot, email, "Fine Fay", 30, [book("first_appointment", dt.date(2025, 3, 20))])
+    service = bot.services.reminders
+    (recipient,) = await service.repo.recipients(email)
+    digest = (await service.compose([recipient], MONDAY))[email]
+    assert [i.name for i in digest.undated_soon] == ["Undated Una"]
+    assert [i.name for i in digest.due_soon] == ["Dated Dan"]
+    assert [i.name for i in digest.booked_late] == ["Late Lou"]
+    assert [i.name for i in digest.outcome_needed] == ["Past Pat"]
+    body, listed = digest_text(digest)
+    plain = html_to_plain(body)
+    assert "Undated and breaching within 7 days" in plain
+    assert "Booked after the breach date" in plain
+    assert "Late Lou · 18-week RTT · TCI Tue 20 May 2025, after the breach date 9 May 2025" in plain
+    assert "Outcome needed" in plain
+    assert (
+        "Past Pat · 18-week RTT · First outpatient appointment on 27 Feb 2025: record the outcome"
+        in plain
+    )
+    assert (
+        "Booked after breach: 1 · breaching within 7 days: 2, 1 undated · outcome needed: 1"
+        in plain
+    )
+    assert "Fine Fay" not in plain
+    assert {i.name for i in listed} == {"Undated Una", "Dated Dan", "Late Lou", "Past Pat"}
