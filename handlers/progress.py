@@ -257,6 +257,11 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
         summaries = await services.tutoring.students(
             student.email, cohort_id, services.clock.today()
         )
+        settings = services.settings
+        bookings = await services.tutoring.booking_counts(
+            student.email, cohort_id, services.clock.today(),
+            settings.at_risk_days_rtt, settings.at_risk_days_cancer,
+        )  # fmt: skip
     except NotYourCohortError:
         await query.answer(text.NOT_YOUR_COHORT, show_alert=True)
         return
@@ -264,11 +269,13 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
     if parts[1] == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["email", "linked", "ptl_size", "breached", "last_ptl_change", "last_seen"])
+        writer.writerow(["email", "linked", "ptl_size", "breached", "last_ptl_change", "last_seen",
+                         "undated_at_risk", "outcomes_missing"])  # fmt: skip
         for s in summaries:
+            undated, outcomes = bookings.get(s.email, (0, 0))
             writer.writerow(
                 [s.email, "yes" if s.linked else "no", s.ptl_size, s.breached,
-                 _iso(s.last_ptl_change), _iso(s.last_seen_at)]
+                 _iso(s.last_ptl_change), _iso(s.last_seen_at), undated, outcomes]
             )  # fmt: skip
         await context.bot.send_document(
             student.chat_id,
@@ -296,11 +303,13 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
         "",
     ]
     for n, s in enumerate(summaries[page * PER_PAGE : (page + 1) * PER_PAGE], page * PER_PAGE + 1):
+        undated, outcomes = bookings.get(s.email, (0, 0))
         lines.append(
             text.STUDENT_LINE.format(
                 n=n, email=_esc(s.email), size=s.ptl_size, breached=s.breached,
                 active=_when(context, s.last_activity),
             )
+            + text.STUDENT_BOOKINGS.format(undated=undated, outcomes=outcomes)
         )  # fmt: skip
     keyboard = []
     nav = _nav("st:c", cohort_id, page, pages)

@@ -125,6 +125,21 @@ class TutorRepository:
         )
         return [StudentSummary(**dict(r)) for r in rows]
 
+    async def booking_counts(
+        self, tutor_email: str, cohort_id: int, today: date, rtt_days: int, other_days: int
+    ) -> dict[str, tuple[int, int]]:
+        """Per member: (undated patients at risk or breached, bookings awaiting an outcome),
+        from the stored clock and booking summaries (sql/081). Same boundary as `students`."""
+        rows = await self._fetch(
+            tutor_email,
+            "select * from ptl_tutor.cohort_bookings($1, $2, $3, $4)",
+            cohort_id,
+            today,
+            rtt_days,
+            other_days,
+        )
+        return {r["email"]: (int(r["undated_at_risk"]), int(r["outcomes_missing"])) for r in rows}
+
     async def exercises(self, tutor_email: str, limit: int = 20) -> list[ExerciseSummary]:
         rows = await self._fetch(tutor_email, "select * from ptl_tutor.my_exercises($1)", limit)
         return [ExerciseSummary(**dict(r)) for r in rows]

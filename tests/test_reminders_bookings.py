@@ -71,3 +71,15 @@ async def test_digest_sections_for_bookings(bot: harness.Bot) -> None:
     )
     assert "Fine Fay" not in plain
     assert {i.name for i in listed} == {"Undated Una", "Dated Dan", "Late Lou", "Past Pat"}
+
+
+async def test_tutor_summary_counts_undated_at_risk_and_outcomes(bot: harness.Bot) -> None:
+    from tests.test_tutor_helpers import make_class, student_email
+
+    cls = await make_class(bot, 1)
+    email = student_email(0)
+    await booked(bot, email, "Undated Una", 122, [])
+    await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
+    tutor = cls.tutor
+    replies = await tutor.press_data(f"st:c:{cls.cohort_id}:0", message=tutor.last)
+    assert "🗓 undated at risk 1 · ❗ outcomes missing 1" in replies[-1].text

@@ -162,7 +162,7 @@ async def test_summaries_carry_no_patient_details(db: Database, world: dict[str,
             "   and has_function_privilege('authenticated', p.oid, 'execute')"
         )
     results = " ".join(r["result"] for r in rows)
-    assert len(rows) == 6
+    assert len(rows) == 7
     for forbidden in ("patient", "nhs", "name text, nhs", "events", "notes"):
         assert forbidden not in results.replace("cohort_name", "")
 
@@ -173,3 +173,27 @@ async def test_remove_member(db: Database, world: dict[str, int]) -> None:
     assert not await repo.remove_member(TUTOR_A, world["a"], SAM)
     assert await repo.members(TUTOR_A, world["a"]) == []
     assert (await repo.cohort(TUTOR_A, world["a"])).members == 0
+
+
+async def test_tutor_booking_counts_undated_at_risk_and_outcomes_missing(
+    db: Database, world: dict[str, int]
+) -> None:
+    from bot.rules.bookings import new_booking
+    from bot.rules.records import stored_booking_columns
+
+    now = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
+    start = dt.date(2025, 1, 1)  # 61 days: breach 7 May, 65 days away: not at risk
+    past = [new_booking("first_appointment", dt.date(2025, 2, 20), added_by=SAM, now=now)]
+    patient = _patient("Booked Sam Patient", start)
+    patient.appointments = past
+    for key, value in stored_booking_columns(past, "rtt", start, []).items():
+        setattr(patient, key, value)
+    await PatientRepository(db).add(SAM, patient)
+    repo = TutorRepository(db)
+    # Sam: one breached and undated (at risk), two on track and undated (not at risk), one of
+    # them with a first appointment passed and no outcome.
+    assert await repo.booking_counts(TUTOR_A, world["a"], TODAY, 28, 7) == {SAM: (1, 1)}
+    # With a 70-day threshold the booked one (its only booking has passed: undated) counts too.
+    assert await repo.booking_counts(TUTOR_A, world["a"], TODAY, 70, 7) == {SAM: (2, 1)}
+    with pytest.raises(NotYourCohortError):
+        await repo.booking_counts(TUTOR_A, world["b"], TODAY, 28, 7)

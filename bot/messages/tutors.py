@@ -259,4 +259,5 @@ STUDENTS_TITLE = (
     "{page}\n<i>Summaries only: students' patients stay private.</i>"
 )
 STUDENT_LINE = "{n}. {email}\n    PTL {size} · breached {breached} · active {active}"
+STUDENT_BOOKINGS = "\n    🗓 undated at risk {undated} · ❗ outcomes missing {outcomes}"
 STUDENTS_EMPTY = "<b>{name}</b> has no members yet."
