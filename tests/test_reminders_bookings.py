@@ -83,3 +83,24 @@ async def test_tutor_summary_counts_undated_at_risk_and_outcomes(bot: harness.Bo
     tutor = cls.tutor
     replies = await tutor.press_data(f"st:c:{cls.cohort_id}:0", message=tutor.last)
     assert "🗓 undated at risk 1 · ❗ outcomes missing 1" in replies[-1].text
+
+
+async def test_booking_in_turn_exercise_imports_its_bookings(bot: harness.Bot) -> None:
+    from tests.test_tutor_helpers import broadcast_simple, make_class, student_email
+
+    cls = await make_class(bot, 1)
+    await broadcast_simple(cls, scenario="Booking in turn")
+    await cls.worker.drain()
+    (student,) = cls.students
+    await student.press("▶️ Start", message=student.last)
+    patients = {p.patient_name: p for p in await bot.services.patients.list(student_email(0))}
+    assert len(patients) == 6
+    tobias = patients["Tobias Hartnell"]
+    assert tobias.appointments[0]["type"] == "admission_day_case"
+    assert tobias.booking_late_dates == [MONDAY + dt.timedelta(days=30)]
+    reply = (await student.send("/ptl"))[-1].text
+    # undated: Winifred, Owen, and Maeve (her only booking has passed)
+    assert "🗓 3 undated · ✖ 1 booked after breach · ❗ 1 outcome needed" in reply
+    replies = await student.send("/validate")
+    body = "\n".join(m.text for m in replies)
+    assert "Not booked in turn: Winifred Ashcombe" in body

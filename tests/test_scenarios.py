@@ -241,3 +241,43 @@ def test_parse_day_forms() -> None:
     assert parse_day("3 weeks ago", TODAY) == -21
     assert parse_day("a day ago", TODAY) == -1
     assert parse_day("12/10/2024", TODAY) == dt.date(2024, 10, 12)
+
+
+@pytest.mark.parametrize("today", IMPORT_DAYS, ids=str)
+def test_booking_in_turn_scenario_teaches_its_three_findings(today: dt.date) -> None:
+    from bot.rules.booking_checks import PtlPatient, check_ptl
+    from bot.rules.bookings import summarise
+    from bot.rules.records import events_from_json
+
+    scenario = SCENARIOS["booking_in_turn"]
+    patients = []
+    for p in scenario.patients:
+        row = p.row(today, added_by="t", tag="x")
+        events = events_from_json(row["events"])
+        state = evaluate_row("rtt", row["clock_start_date"], row["events"], today)
+        summary = summarise(row["appointments"], state, today, "rtt", row["clock_start_date"],
+                            events)  # fmt: skip
+        patients.append(PtlPatient(p.key, p.name, p.specialty, p.priority, state, summary,
+                                   events, p.notes))  # fmt: skip
+    found = {key: [f.code for f in fs] for key, fs in check_ptl(patients, today).items()}
+    assert found == {
+        "A": ["booked_out_of_turn"],  # Winifred, undated while Lionel is booked
+        "E": ["booked_after_breach"],  # Tobias's TCI after his breach date
+        "F": ["outcome_missing"],  # Maeve's follow-up 8 days ago
+    }
+    by_key = {p.patient_id: p for p in patients}
+    assert by_key["A"].bookings.undated and by_key["D"].bookings.undated
+    assert by_key["E"].bookings.after_breach and by_key["F"].bookings.outcome_needed
+
+
+def test_scenario_bookings_survive_the_exercise_json() -> None:
+    scenario = SCENARIOS["booking_in_turn"]
+    for p in scenario.patients:
+        again = ScenarioPatient.from_json(p.to_json())
+        assert again.bookings == p.bookings
+    tobias = next(p for p in scenario.patients if p.name == "Tobias Hartnell")
+    row = tobias.row(TODAY, added_by="t", tag="x")
+    assert row["appointments"][0]["type"] == "admission_day_case"
+    assert row["appointments"][0]["date"] == (TODAY + dt.timedelta(days=30)).isoformat()
+    assert row["booking_late_dates"] == [TODAY + dt.timedelta(days=30)]
+    assert row["current_status"] == "On Waiting List for Treatment"

@@ -21,9 +21,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from bot.rules.bookings import BOOKING_TYPES, decode_bookings, new_booking, platform_status
 from bot.rules.nhs_number import generate_test_number
 from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES
-from bot.rules.records import event_entry, stored_clock_fields
+from bot.rules.records import (
+    evaluate_row,
+    event_entry,
+    events_from_json,
+    stored_booking_columns,
+    stored_clock_fields,
+)
 
 __all__ = [
     "MAX_QUESTIONS",
@@ -31,6 +38,7 @@ __all__ = [
     "DaySpec",
     "QuizQuestion",
     "Scenario",
+    "ScenarioBooking",
     "ScenarioEvent",
     "ScenarioPatient",
     "parse_question",
@@ -78,6 +86,16 @@ class ScenarioEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioBooking:
+    """A booking a scenario patient arrives with (see bot.rules.bookings): its type, its day
+    (an offset or a fixed date, like every scenario date), and notes (a documented reason)."""
+
+    type: str
+    day: DaySpec
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioPatient:
     """One fictional patient as an exercise carries it (built-in or from a tutor's CSV)."""
 
@@ -95,6 +113,7 @@ class ScenarioPatient:
     notes: str | None = None
     expect: str | None = None
     """The engine's status on the import day (built-ins only: the answer key)."""
+    bookings: tuple[ScenarioBooking, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict (conversation state and the `exercises.patients` column)."""
@@ -114,6 +133,10 @@ class ScenarioPatient:
                 for e in self.events
             ],
             "notes": self.notes,
+            "bookings": [
+                {"type": b.type, "day": _spec_to_json(b.day), "notes": b.notes}
+                for b in self.bookings
+            ],
         }
 
     @classmethod
@@ -136,6 +159,10 @@ class ScenarioPatient:
                 for e in data.get("events") or ()
             ),
             notes=data.get("notes"),
+            bookings=tuple(
+                ScenarioBooking(str(b["type"]), _spec_from_json(b["day"]) or 0, b.get("notes"))
+                for b in data.get("bookings") or ()
+            ),
         )
 
     def row(self, today: dt.date, *, added_by: str, tag: str) -> dict[str, Any]:
@@ -157,6 +184,17 @@ class ScenarioPatient:
                 )
             )
         notes = f"{tag} {self.notes}" if self.notes else tag
+        booked_at = dt.datetime.combine(today, dt.time(9), tzinfo=dt.UTC)
+        appointments = [
+            new_booking(b.type, resolve_day(b.day, today), added_by=added_by, now=booked_at,
+                        notes=b.notes)
+            for b in self.bookings
+        ]  # fmt: skip
+        status = platform_status(
+            evaluate_row(self.pathway_type, start, entries, today),
+            events_from_json(entries),
+            decode_bookings(appointments),
+        )
         return {
             "patient_name": self.name,
             "nhs_number": self.nhs_number,
@@ -171,7 +209,10 @@ class ScenarioPatient:
             "consultant": self.consultant,
             "notes": notes[:4000],
             "events": entries,
+            "appointments": appointments,
+            **({"current_status": status} if status else {}),
             **stored_clock_fields(self.pathway_type, start, entries, today),
+            **stored_booking_columns(appointments, self.pathway_type, start, entries),
         }
 
 
@@ -286,7 +327,9 @@ def _nhs(scenario: str, key: str) -> str:
 
 def _patient(scenario: str, key: str, name: str, **kw: Any) -> ScenarioPatient:
     events = tuple(ScenarioEvent(kind, day, desc) for kind, day, desc in kw.pop("events", ()))
-    return ScenarioPatient(key=key, name=name, nhs_number=_nhs(scenario, key), events=events, **kw)
+    bookings = tuple(ScenarioBooking(*b) for b in kw.pop("bookings", ()))
+    return ScenarioPatient(key=key, name=name, nhs_number=_nhs(scenario, key), events=events,
+                           bookings=bookings, **kw)  # fmt: skip
 
 
 def _rtt_breach_triage() -> Scenario:
@@ -948,6 +991,136 @@ def _diagnostic_six_weeks() -> Scenario:
     )
 
 
+def _booking_in_turn() -> Scenario:
+    s = "booking_in_turn"
+    return Scenario(
+        s,
+        "Booking in turn",
+        "Running a booking PTL: who is undated and close to breach, booking in turn (clinical "
+        "priority first, then the longest wait), a date after the breach date, and an "
+        "appointment with no outcome recorded.",
+        "Out of turn: Winifred Ashcombe (Urology, routine, day 110) has no date while Lionel "
+        "Fairweather (Urology, routine, day 40) is booked next week: book Winifred first. In "
+        "turn: Ruby Kettering (Urology, urgent) is booked first on clinical priority, and "
+        "Owen Pritchard (day 20, undated) is the shortest routine wait. Booked after breach: "
+        "Tobias Hartnell's TCI is 3 days after his breach date: bring it forward or escalate "
+        "(and note it). Outcome needed: Maeve Donnelly's follow-up 8 days ago has no outcome.",
+        (
+            _patient(
+                s,
+                "A",
+                "Winifred Ashcombe",
+                pathway_type="rtt",
+                clock_start=-110,
+                specialty="Urology",
+                priority="Routine",
+                consultant="Mr R Okafor",
+                referral_source="GP referral",
+                expect="at_risk",
+            ),
+            _patient(
+                s,
+                "B",
+                "Lionel Fairweather",
+                pathway_type="rtt",
+                clock_start=-40,
+                specialty="Urology",
+                priority="Routine",
+                consultant="Mr R Okafor",
+                referral_source="GP referral",
+                bookings=(("first_appointment", 7),),
+                expect="on_track",
+            ),
+            _patient(
+                s,
+                "C",
+                "Ruby Kettering",
+                pathway_type="rtt",
+                clock_start=-30,
+                specialty="Urology",
+                priority="Urgent",
+                consultant="Mr R Okafor",
+                referral_source="GP referral",
+                bookings=(("first_appointment", 3),),
+                expect="on_track",
+            ),
+            _patient(
+                s,
+                "D",
+                "Owen Pritchard",
+                pathway_type="rtt",
+                clock_start=-20,
+                specialty="Urology",
+                priority="Routine",
+                consultant="Mr R Okafor",
+                referral_source="GP referral",
+                expect="on_track",
+            ),
+            _patient(
+                s,
+                "E",
+                "Tobias Hartnell",
+                pathway_type="rtt",
+                clock_start=-100,
+                specialty="Trauma and Orthopaedics",
+                priority="Routine",
+                consultant="Ms J Lindqvist",
+                referral_source="GP referral",
+                events=(
+                    ("activity", -80, "Orthopaedic clinic"),
+                    ("decision_to_treat", -60, "Listed for knee arthroscopy"),
+                ),
+                bookings=(("admission_day_case", 30),),
+                expect="at_risk",
+            ),
+            _patient(
+                s,
+                "F",
+                "Maeve Donnelly",
+                pathway_type="rtt",
+                clock_start=-60,
+                specialty="Ear, Nose and Throat",
+                priority="Routine",
+                consultant="Dr S Mahmood",
+                referral_source="GP referral",
+                events=(("activity", -30, "ENT clinic: hearing test ordered"),),
+                bookings=(("follow_up", -8),),
+                expect="on_track",
+            ),
+        ),
+        (
+            QuizQuestion(
+                "Urology, routine: Winifred (day 110, no date), Lionel (day 40, booked next "
+                "week) and Owen (day 20, no date). Who should have been booked first?",
+                ("Winifred", "Lionel", "Owen"),
+                0,
+                "Book in turn: clinical priority first, then the longest wait. Winifred has "
+                "waited longest at the same priority.",
+            ),
+            QuizQuestion(
+                "Tobias's TCI is 3 days after his breach date. What should you do?",
+                (
+                    "Bring it forward, or escalate and note it",
+                    "Nothing: he has a date",
+                    "Pause his clock until the TCI",
+                ),
+                0,
+                "A date after the breach date means the patient will breach. There are no "
+                "pauses: bring the date forward or escalate, and record that you did.",
+            ),
+            QuizQuestion(
+                "Maeve's follow-up was 8 days ago and no outcome is recorded. Why chase it?",
+                (
+                    "Until it is, the PTL can't show a DNA, a treatment or a rebooking",
+                    "Outcomes only matter for cancer pathways",
+                    "It stops her clock automatically",
+                ),
+                0,
+            ),
+        ),
+    )
+
+
 SCENARIOS: Final[Mapping[str, Scenario]] = {
     sc.key: sc
     for sc in (
@@ -957,6 +1130,7 @@ SCENARIOS: Final[Mapping[str, Scenario]] = {
         _cancer_62_upgrade(),
         _long_waiters(),
         _diagnostic_six_weeks(),
+        _booking_in_turn(),
     )
 }
 
@@ -969,3 +1143,6 @@ def validate_scenario_data(patients: Sequence[ScenarioPatient]) -> None:
         for e in p.events:
             if e.kind not in EVENT_KINDS:
                 raise ValueError(f"{p.key}: unknown event kind {e.kind!r}")
+        for b in p.bookings:
+            if b.type not in BOOKING_TYPES:
+                raise ValueError(f"{p.key}: unknown booking type {b.type!r}")
