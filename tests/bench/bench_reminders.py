@@ -15,7 +15,7 @@ What it measures, on the embedded Postgres with the real migrations:
    second against the configured rate (DeliveryPolicy.messages_per_second).
 
 Run: /work/venv/bin/python -m tests.bench.bench_reminders [--students 5000] [--patients 20]
-     [--rounds 3] [--deliver 600] [--latency 0.06] [--harsh]
+     [--rounds 3] [--deliver 600] [--latency 0.06] [--harsh] [--bookings]
 Prints figures; nothing here asserts a time.
 """
 
@@ -92,6 +92,24 @@ select 'PTLB' || lpad(s::text, 6, '0') || lpad(p::text, 3, '0'),
                 end)::int as start) d
 """
 
+# --bookings: every patient gets three bookings, written the way the web platform would (no
+# stored summaries: the booking backfill computes them): a first appointment 14 days after the
+# clock start (a quarter of them still "booked", i.e. passed with no outcome), a pre-op in the
+# next 40 days and a day-case TCI between 10 days ago and 80 days ahead (some after the breach).
+_SEED_BOOKINGS = """
+update public.ptl_patients p
+   set appointments = jsonb_build_array(
+         jsonb_build_object('id', 'APTB' || p.id || 'A', 'type', 'first_appointment',
+                            'date', (p.clock_start_date + 14)::text,
+                            'status', case when r.h % 4 = 0 then 'booked' else 'attended' end),
+         jsonb_build_object('id', 'APTB' || p.id || 'B', 'type', 'pre_op',
+                            'date', ($1::date + r.h % 40)::text, 'status', 'booked'),
+         jsonb_build_object('id', 'APTB' || p.id || 'C', 'type', 'admission_day_case',
+                            'date', ($1::date + r.h % 90 - 10)::text, 'status', 'booked'))
+  from (select id, abs(hashtext(id::text || 'b')) as h from public.ptl_patients) r
+ where r.id = p.id
+"""
+
 _SEED_LINKS = """
 insert into ptl_bot.telegram_links (telegram_user_id, chat_id, email, first_name)
 select $2::bigint + s, $2::bigint + s, 'bench' || s || '@uni.example', 'Student' || s
@@ -149,11 +167,15 @@ def _render(digests: dict[str, Digest], result: DayResult) -> None:
         result.with_digest.append(email)
 
 
-async def seed(db: Database, students: int, patients: int, harsh: bool = False) -> float:
+async def seed(
+    db: Database, students: int, patients: int, harsh: bool = False, bookings: bool = False
+) -> float:
     started = time.perf_counter()
     async with db.service() as conn:
         await conn.execute(_SEED_LINKS, students, BASE_USER)
         await conn.execute(_SEED_PATIENTS, students, patients, TODAY, harsh)
+        if bookings:
+            await conn.execute(_SEED_BOOKINGS, TODAY)
     async with db.pool.acquire() as conn:
         await conn.execute("analyze public.ptl_patients")
         await conn.execute("analyze ptl_bot.telegram_links")
@@ -171,6 +193,7 @@ async def explain_candidates(db: Database, service: ReminderService) -> str:
             [e for e, _ in horizons],
             [d for _, d in horizons],
             through or dt.date.min,
+            TODAY,
         )
     lines = [r[0] for r in plan]
     keep = [
@@ -182,7 +205,13 @@ async def explain_candidates(db: Database, service: ReminderService) -> str:
 
 
 async def main(
-    students: int, patients: int, rounds: int, deliver: int, latency: float, harsh: bool
+    students: int,
+    patients: int,
+    rounds: int,
+    deliver: int,
+    latency: float,
+    harsh: bool,
+    bookings: bool = False,
 ) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="ptl-bench-reminders-"))
     dsn = await embedded_dsn(data_dir)
@@ -194,8 +223,10 @@ async def main(
     rows = students * patients
     print(f"Breach reminders: {students:,} students x {patients} patients = {rows:,} rows")
     print(f"  (machine load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
-    seeded = await seed(db, students, patients, harsh)
+    seeded = await seed(db, students, patients, harsh, bookings)
     mix = "harsh: RTT starts spread evenly" if harsh else "national-shaped RTT waits"
+    if bookings:
+        mix += "; 3 bookings per patient, platform-written"
     print(f"  seed in SQL (platform shape, no clock fields; {mix}): {seeded:.1f} s")
 
     started = time.perf_counter()
@@ -203,7 +234,7 @@ async def main(
     took = time.perf_counter() - started
     print(
         f"  first-install backfill: {first.dirty_written:,} rows computed in {took:.1f} s"
-        f" ({first.dirty_written / took:,.0f} rows/s)"
+        f" ({first.dirty_written / took:,.0f} rows/s; booking summaries included)"
     )
     started = time.perf_counter()
     again = await service.refresh_clocks()
@@ -300,5 +331,8 @@ if __name__ == "__main__":
     parser.add_argument(
         "--harsh", action="store_true", help="RTT starts spread evenly: most clocks breached"
     )
+    parser.add_argument(
+        "--bookings", action="store_true", help="three platform-written bookings per patient"
+    )
     a = parser.parse_args()
-    asyncio.run(main(a.students, a.patients, a.rounds, a.deliver, a.latency, a.harsh))
+    asyncio.run(main(a.students, a.patients, a.rounds, a.deliver, a.latency, a.harsh, a.bookings))
