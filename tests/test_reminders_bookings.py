@@ -104,3 +104,32 @@ async def test_booking_in_turn_exercise_imports_its_bookings(bot: harness.Bot) -
     replies = await student.send("/validate")
     body = "\n".join(m.text for m in replies)
     assert "Not booked in turn: Winifred Ashcombe" in body
+
+
+def test_stored_summaries_and_the_bookings_give_the_same_digest() -> None:
+    from bot.rules.records import stored_booking_columns
+    from bot.services.reminders import build_digest
+    from storage.reminders import CandidateRow
+
+    cases = [
+        ("A", 122, []),
+        ("B", 122, [book("admission_day_case", dt.date(2025, 3, 6))]),
+        ("C", 60, [book("admission_inpatient", dt.date(2025, 5, 20))]),
+        ("D", 30, [book("first_appointment", dt.date(2025, 2, 27))]),
+        ("E", 30, [book("first_appointment", dt.date(2025, 3, 20))]),
+        ("F", 150, [book("follow_up", dt.date(2025, 2, 1))]),
+    ]
+    for day in (MONDAY, MONDAY + dt.timedelta(days=10), MONDAY + dt.timedelta(days=70)):
+        full, stored = [], []
+        for i, (pid, waited, bookings) in enumerate(cases):
+            start = MONDAY - dt.timedelta(days=waited)
+            columns = stored_booking_columns(bookings, "rtt", start, [])
+            base = (i, "s@x", pid, pid, None, "rtt", start, [], bookings)
+            full.append(CandidateRow(*base))
+            stored.append(CandidateRow(*base, columns["booking_open_dates"],
+                                       columns["booking_late_dates"], True))  # fmt: skip
+        a, b = build_digest("s@x", full, day, 7), build_digest("s@x", stored, day, 7)
+        assert [(s, [(i.patient_id, i.booking) for i in items]) for s, items in a.sections()] == [
+            (s, [(i.patient_id, i.booking) for i in items]) for s, items in b.sections()
+        ], day
+        assert a.count >= 3

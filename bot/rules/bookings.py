@@ -305,6 +305,10 @@ class Booking:
 def _text(value: object, limit: int = MAX_TEXT) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
+    if type(value) is str and len(value) <= limit and value.isprintable() and (
+        value and value[0] != " " and value[-1] != " " and "  " not in value
+    ):
+        return value  # already tidy: the usual case, and the cheap one
     text = " ".join(str(value).split())
     if not text:
         return None
@@ -318,6 +322,11 @@ def _date(value: object) -> dt.date | None:
         return value
     if not isinstance(value, str):
         return None
+    if len(value) == 10 and value[4] == "-":  # the stored ISO shape: the usual case
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
     raw = value.strip()[:40]
     match = _ISO_IN_TEXT.search(raw) or None
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -198,7 +199,32 @@ def classify(state: ClockState | None, window_days: int) -> str | None:
     return None
 
 
-def booking_section(section: str | None, bookings: BookingSummary) -> str | None:
+@dataclass(frozen=True, slots=True)
+class BookingFlags:
+    """The three booking questions a digest asks of a patient (as BookingSummary answers them)."""
+
+    undated: bool
+    after_breach: bool
+    outcome_needed: bool
+
+
+def stored_booking_flags(
+    open_dates: Sequence[dt.date], late_dates: Sequence[dt.date], running: bool, day: dt.date
+) -> BookingFlags:
+    """The flags from a row's stored booking summaries (sql/080). They were written by the
+    rules engine and do not depend on the date, so they can answer for `day` without reading
+    the bookings again: the next booking is the first open date on or after `day`, and it is
+    late when the engine listed its date as late."""
+    ahead = [d for d in open_dates if d >= day]
+    nxt = min(ahead) if ahead else None
+    return BookingFlags(
+        undated=running and nxt is None,
+        after_breach=running and nxt is not None and nxt in late_dates,
+        outcome_needed=any(d < day for d in open_dates),
+    )
+
+
+def booking_section(section: str | None, bookings: BookingFlags | BookingSummary) -> str | None:
     """The section once bookings are taken into account: a patient whose next booking comes
     after the breach date is listed as booked late (unless already breached or a long wait),
     one breaching soon with nothing booked as undated, and one listed nowhere else whose

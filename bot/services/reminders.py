@@ -26,6 +26,7 @@ from bot.rules.bookings import BookingSummary, summarise
 from bot.rules.clock import Clock
 from bot.rules.digest import (
     DAYS,
+    BookingFlags,
     Digest,
     DigestItem,
     NextSend,
@@ -34,6 +35,7 @@ from bot.rules.digest import (
     classify,
     is_reminder_day,
     next_send,
+    stored_booking_flags,
 )
 from bot.rules.pathway import ClockState, canonical_pathway_type
 from bot.rules.records import (
@@ -127,13 +129,25 @@ def build_digest(
                 )
             except Exception:  # a malformed row must not sink the whole digest
                 state = None
-        bookings = _bookings(row, state, day)
+        running = state is not None and state.running
+        bookings: BookingFlags | BookingSummary = (
+            stored_booking_flags(row.open_dates, row.late_dates, running, day)
+            if row.booking_known
+            else _bookings(row, state, day)
+        )
         section = booking_section(classify(state, window_days), bookings)
         if section is None or state is None:
             continue
-        shown = bookings.next if section == "booked_late" else None
-        if section == "outcome" and bookings.awaiting:
-            shown = bookings.awaiting[0]
+        shown = None
+        if section in ("booked_late", "outcome"):  # only these lines name the booking
+            summary = (
+                bookings if isinstance(bookings, BookingSummary) else _bookings(row, state, day)
+            )
+            shown = (
+                summary.next
+                if section == "booked_late"
+                else (summary.awaiting[0] if summary.awaiting else None)
+            )
         item = DigestItem(
             patient_id=row.patient_id,
             name=(row.patient_name or "").strip() or row.patient_id,
