@@ -305,8 +305,11 @@ class Booking:
 def _text(value: object, limit: int = MAX_TEXT) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
-    if type(value) is str and len(value) <= limit and value.isprintable() and (
-        value and value[0] != " " and value[-1] != " " and "  " not in value
+    if (
+        type(value) is str
+        and len(value) <= limit
+        and value.isprintable()
+        and (value and value[0] != " " and value[-1] != " " and "  " not in value)
     ):
         return value  # already tidy: the usual case, and the cheap one
     text = " ".join(str(value).split())
