@@ -34,6 +34,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         progress,
         ptl,
         reminders,
+        routing,
         settings,
         start,
         stats,
@@ -63,3 +64,4 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     my_progress.register(app)  # a student's own record (issue 17); tutors keep /progress
     portfolio.register(app)
     command_menu.register(app)  # after every handler: the menu lists what is handled
+    routing.register(app)  # last: answers whatever no feature claims

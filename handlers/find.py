@@ -1,45 +1,46 @@
 """/find: a patient by name fragment, patient ID or NHS number.
 
 `/find smith` answers at once. `/find` alone (or 🔎 Find on the menu) asks what to look for
-and takes the next message as the search: a small ConversationHandler, persistent so a
-restart between the question and the answer doesn't lose it.
+and takes the next message as the search. That waiting is a `Form` (handlers/forms.py), the
+smallest one there is: one step, nothing worth holding. So it follows every rule a form
+follows: while it waits, the next text is the search and nothing else's; another command
+closes it quietly (there is nothing to lose); /cancel ends it. A query too short or too long
+keeps it waiting with the reason above the question, so the student just types again
+(`/find o` included).
 
-Why group 1: the waiting state must never swallow a command or a button meant for another
-feature. The conversation lives in its own handler group, so a command typed instead of a
-search (say /ptl or /add) is handled normally in group 0 and also quietly ends the search
-here; a button press does the same. One match opens the card straight away; several are
-listed most at risk first, like /ptl.
+Text a student sends when nothing is waiting for it is offered back as a search
+(`offer_search`, used by handlers/routing.py): 🔎 Find “smith” runs it.
+
+One match opens the card straight away; several are listed most at risk first, like /ptl.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.messages import find as text
+from bot.messages import menu as menu_text
+from bot.messages import routing as routing_text
 from bot.messages.html import esc
 from bot.rules.fields import clip
 from bot.services.container import BotContext
 from bot.services.ptl_view import at_risk_days, build_entries
 from handlers.card import MAX_CALLBACK_BYTES, send_card
-from handlers.guards import Student, student_only
+from handlers.forms import END, Draft, Form, Keyboard
+from handlers.guards import Student, current_student, student_only
 from handlers.ptl import entry_line
 
-GROUP = 1
-WAITING = 0
+QUERY = "query"
 MAX_RESULTS = 20
 MAX_QUERY = 100
+OFFERS_KEY = "find_offers"
+"""user_data: {message id: text} for the last few 🔎 Find “…” offers (callback data can't
+carry the text itself: it is limited to 64 bytes)."""
+OFFERS_KEPT = 5
+OFFER_SHOWN = 30
 
 
 def check_query(query: str) -> str | None:
@@ -63,12 +64,8 @@ def _again_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-async def search(update: Update, context: BotContext, student: Student, query: str) -> bool:
-    """Run a search and show the outcome. False when the query itself was unusable."""
-    problem = check_query(query)
-    if problem is not None:
-        await context.bot.send_message(student.chat_id, problem)
-        return False
+async def search(update: Update, context: BotContext, student: Student, query: str) -> None:
+    """Run a (usable: see `check_query`) search and show the outcome."""
     services = context.services
     found = await services.patients.find(student.email, query.strip(), limit=MAX_RESULTS + 1)
     shown_query = esc(clip(query.strip(), 40))
@@ -80,10 +77,10 @@ async def search(update: Update, context: BotContext, student: Student, query: s
         await context.bot.send_message(
             student.chat_id, "\n".join(lines), reply_markup=_again_keyboard()
         )
-        return True
+        return
     if len(found) == 1:
         await send_card(update, context, student, found[0])
-        return True
+        return
     more = len(found) > MAX_RESULTS
     entries = build_entries(
         found[:MAX_RESULTS], services.clock.today(), at_risk_days(services.settings)
@@ -102,67 +99,118 @@ async def search(update: Update, context: BotContext, student: Student, query: s
     await context.bot.send_message(
         student.chat_id, "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows)
     )
-    return True
 
 
-@student_only
-async def find_command(update: Update, context: BotContext, student: Student) -> int:
-    query = " ".join(context.args or [])
-    if query.strip():
-        await search(update, context, student, query)
-        return ConversationHandler.END
-    await context.bot.send_message(student.chat_id, text.PROMPT)
-    return WAITING
+class FindForm(Form):
+    name = "find"
+    prefix = "fndf"
+    command = "/find"
+    own_commands = frozenset({"find"})
+    own_callbacks = ("menu:find",)
+    states = (QUERY,)
+
+    def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
+        return [
+            CommandHandler("find", self.entry(student_only(self._command))),
+            CallbackQueryHandler(self.entry(student_only(self._menu)), pattern=r"^menu:find$"),
+        ]
+
+    async def _command(self, update: Update, context: BotContext, student: Student) -> object:
+        query = " ".join(context.args or [])
+        if not query.strip():
+            return await self.fresh(update, context)
+        problem = check_query(query)
+        if problem is None:
+            self.drop(context)
+            await search(update, context, student, query)
+            return END
+        return await self.fresh(update, context, error=problem)
+
+    async def _menu(self, update: Update, context: BotContext, student: Student) -> object:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return await self.fresh(update, context)
+
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        assert update.effective_chat is not None
+        old = self.draft(context) or {}
+        # A new question at the bottom of the chat, even when a button opened it.
+        draft = self.new_draft(context, update.effective_chat.id, QUERY)
+        if old.get("prompt"):
+            await self.strip_buttons(context, update.effective_chat.id, int(old["prompt"]))
+        return await self.show(QUERY, draft, update, context, error=kwargs.get("error", ""))
+
+    def worth_keeping(self, draft: Draft) -> bool:
+        return False  # nothing typed yet: another command just closes the question
+
+    async def render(
+        self, step: str, draft: Draft, update: Update, context: BotContext
+    ) -> tuple[str, Keyboard]:
+        return text.PROMPT, self.keyboard(back=False)
+
+    async def on_text(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        problem = check_query(raw)
+        if problem is not None:
+            return await self.show(QUERY, draft, update, context, error=problem)
+        student = await current_student(update, context)
+        if student is None:
+            return END
+        self.drop(context)
+        if draft.get("prompt"):
+            await self.strip_buttons(context, student.chat_id, int(draft["prompt"]))
+        await search(update, context, student, raw)
+        return END
+
+    async def on_button(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        return None  # the prompt's only button is Cancel, which the form handles
 
 
-@student_only
-async def find_menu(update: Update, context: BotContext, student: Student) -> int:
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await context.bot.send_message(student.chat_id, text.PROMPT)
-    return WAITING
+# --- text nobody was waiting for, offered back as a search -----------------------------------
 
 
-@student_only
-async def find_text(update: Update, context: BotContext, student: Student) -> int:
-    message = update.effective_message
-    ok = await search(update, context, student, message.text if message and message.text else "")
-    # An unusable query (too short, too long) keeps waiting, so the student just retypes.
-    return ConversationHandler.END if ok else WAITING
-
-
-async def end_quietly(update: Update, context: BotContext) -> int:
-    """Another command or a button: the student moved on; stop waiting without a word."""
-    return ConversationHandler.END
-
-
-def build_conversation() -> ConversationHandler[Any]:
-    with warnings.catch_warnings():
-        # menu:find is a CallbackQueryHandler entry point in a per-chat conversation, which
-        # PTB flags in case per-message tracking was intended; it is not.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("find", find_command),
-                CallbackQueryHandler(find_menu, pattern=r"^menu:find$"),
-            ],
-            states={
-                WAITING: [MessageHandler(filters.TEXT & ~filters.COMMAND, find_text)],
-            },
-            fallbacks=[
-                CommandHandler("find", find_command),
-                CallbackQueryHandler(find_menu, pattern=r"^menu:find$"),
-                MessageHandler(filters.COMMAND, end_quietly),
-                CallbackQueryHandler(end_quietly),
-            ],
-            name="find",
-            persistent=True,
-            allow_reentry=True,
-            # No conversation_timeout: PTB's timeout jobs are not persisted (a restart would
-            # forget them) and the wait needs none: the next message, command or button
-            # ends it, and free text has no other meaning outside a form anyway.
+async def offer_search(update: Update, context: BotContext, typed: str) -> None:
+    """Reply to stray text: search the PTL for it (🔎 Find “…”), or open the menu."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    menu = InlineKeyboardButton(menu_text.MENU_BUTTON, callback_data="menu:main")
+    cleaned = " ".join(typed.split())
+    if check_query(cleaned) is not None or "\n" in typed.strip():
+        await context.bot.send_message(
+            chat.id, routing_text.NOT_WAITING_LONG, reply_markup=InlineKeyboardMarkup([[menu]])
         )
+        return
+    shown = clip(cleaned, OFFER_SHOWN)
+    find = InlineKeyboardButton(routing_text.FIND_BUTTON.format(text=shown), callback_data="fnd:o")
+    sent = await context.bot.send_message(
+        chat.id,
+        routing_text.NOT_WAITING.format(text=esc(shown)),
+        reply_markup=InlineKeyboardMarkup([[find], [menu]]),
+    )
+    if context.user_data is not None:
+        offers = dict(context.user_data.get(OFFERS_KEY) or {})
+        offers[str(sent.message_id)] = cleaned
+        context.user_data[OFFERS_KEY] = dict(list(offers.items())[-OFFERS_KEPT:])
+
+
+@student_only
+async def run_offer(update: Update, context: BotContext, student: Student) -> None:
+    """🔎 Find “…” under a reply to stray text: search for that text."""
+    query = update.callback_query
+    assert query is not None
+    offers = (context.user_data or {}).get(OFFERS_KEY) or {}
+    typed = offers.get(str(query.message.message_id)) if query.message is not None else None
+    if not isinstance(typed, str):
+        await query.answer(routing_text.BUTTON_GONE)
+        return
+    await query.answer()
+    await search(update, context, student, typed)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(build_conversation(), group=GROUP)
+    FindForm().register(app)
+    app.add_handler(CallbackQueryHandler(run_offer, pattern=r"^fnd:o$"))

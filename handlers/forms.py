@@ -1,18 +1,46 @@
-"""The machinery every step-by-step form shares: /add and /update are subclasses of `Form`.
+"""One form owns the chat at a time: the machinery every step-by-step form shares.
 
-What a student gets from it, whichever form they are in:
-- one prompt message at a time: a tapped button edits it in place, typed text gets a fresh
+Every multi-step form (/add, /update, /broadcast, /find, the reminder time in /settings,
+/cohort new, /book...) is a subclass of `Form`, and so follows the same rules:
+
+- **One owner.** Typed text goes to the one open form and nowhere else: a form's step
+  handlers only match while its draft is open, and opening another form first puts the
+  open one on hold. Nothing typed for one feature can land in another.
+- **A command puts the open form on hold** (any command the bot knows, a button from
+  elsewhere, a pasted invite link), with a "⏸ on hold" message carrying ▶️ Carry on and
+  ✖ Cancel. A form with nothing worth keeping (a search not yet typed) just closes quietly.
+  A command the bot does not know leaves the form open (routing.py says so).
+- **/cancel ends whichever form is open**; with none open it discards the forms on hold.
+- **Text while a form is on hold** is not used: routing.py says the form is on hold and
+  offers Carry on / Cancel (the same buttons).
+- One prompt message at a time: a tapped button edits it in place, typed text gets a fresh
   prompt at the bottom of the chat and the previous prompt loses its buttons, and a button on
-  an older message is politely refused (its callback is still answered);
-- "Step n of m", Back and Cancel on every step; /cancel works in every state;
-- a form left alone expires after `form_idle_minutes` with a message, even across a restart;
-- starting something else mid-form (another command, a menu button) puts the form on hold
-  instead of losing it: the next /add (or /update) offers to carry on.
+  an older message is politely refused (its callback is still answered). "Step n of m",
+  Back and Cancel on every step; a form left alone expires after `form_idle_minutes` with a
+  message, even across a restart.
+
+How a new form plugs in (see handlers/find.py for the smallest complete one):
+
+1. Subclass `Form`; set `name` (conversation name and `user_data` key), `prefix` (its
+   buttons' callback data, `<prefix>:<action>`; unique), `command` ("/book"),
+   `own_commands` (commands that re-enter it rather than hold it), `own_callbacks` (other
+   callback prefixes that belong to it, e.g. the menu button that opens it), `states` (its
+   step names) and `audience` ("student" or "tutor": who may carry it on).
+2. Implement `entry_points()` (wrap each callback with `self.entry(...)` and a guard from
+   handlers/guards.py), `fresh()`, `render(step)` (prompt and keyboard), `on_text(step)`,
+   `on_button(step, action)`, and optionally `on_other(step)` (a document, a photo),
+   `where(draft)` (for hold notices) and `worth_keeping(draft)`.
+3. In the feature module's `register(app)`, call `YourForm().register(app)`. That is all:
+   hold, carry on, cancel, expiry, old-button refusals and the routing of stray text come
+   from here. tests/test_chat_routing.py drives every (open form, other command) pair, so
+   add the form there too.
 
 How the state is kept: PTB's persistent `ConversationHandler` holds the current step (so a
 restart resumes at the same step) and `user_data[form.name]` holds the draft (answers, the
 trail of steps for Back, the prompt message id, timestamps). Both are written to Postgres
-after every update (bot/runtime/app.py, storage/persistence.py).
+after every update (bot/runtime/app.py, storage/persistence.py). Every form lives in handler
+group 0, so PTB itself gives each update to the first handler that claims it; the hold
+check runs before, in group -10.
 
 Why a pseudo-update ends a conversation: PTB has no public call to end a conversation from
 outside (its own `conversation_timeout` uses in-memory jobs that die with the process). So
@@ -60,6 +88,9 @@ from bot.messages import forms as text
 from bot.rules.fields import is_idle
 from bot.services.container import BotContext
 from bot.services.patient_form import Choice
+from handlers.command_menu import handled_commands
+from handlers.guards import student_only, tutor_only
+from handlers.invite_links import pasted_invite
 from storage.form_drafts import idle_drafts
 from storage.persistence import PostgresPersistence
 
@@ -71,6 +102,12 @@ RESUME = "resume"
 SWEEP_INTERVAL_SECONDS = 60
 FORMS_KEY = "forms"
 """bot_data key: the forms registered in this Application, for the sweep and fallbacks."""
+KNOWN_COMMANDS_KEY = "known_commands"
+"""bot_data key: every command some handler answers (filled at start-up)."""
+CARRY_ON = "form:go:"
+"""Callback data prefix of ▶️ Carry on (on a hold notice): `form:go:<form name>`."""
+DROP = "form:x:"
+"""Callback data prefix of ✖ Cancel on a hold notice: `form:x:<form name>`."""
 
 Draft = dict[str, Any]
 Keyboard = InlineKeyboardMarkup
@@ -126,6 +163,16 @@ class _FormOpen(filters.UpdateFilter):
         return isinstance(draft, dict) and bool(draft.get("open"))
 
 
+def known_commands(app: Application[Any, Any, Any, Any, Any, Any] | None) -> set[str]:
+    """Every command some handler answers (cached once the bot has started)."""
+    if app is None:
+        return set()
+    cached = app.bot_data.get(KNOWN_COMMANDS_KEY)
+    if isinstance(cached, set):
+        return cached
+    return handled_commands(app)
+
+
 def button(label: str, data: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=data)
 
@@ -155,6 +202,8 @@ class Form:
     """Callback data prefixes (besides `prefix:`) that belong to this form, e.g. its entry."""
     states: ClassVar[tuple[str, ...]]
     """Every state the conversation can be in (besides RESUME)."""
+    audience: ClassVar[str] = "student"
+    """Who may carry the form on from a hold notice: "student" (any linked user) or "tutor"."""
 
     def __init__(self) -> None:
         self.app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -181,6 +230,13 @@ class Form:
     ) -> object:
         """A tapped button at `step` (`action` is the callback data after `prefix:`)."""
         raise NotImplementedError
+
+    async def on_other(
+        self, step: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        """Anything but text at `step` (a photo, a sticker, a file): by default, say that
+        only typed text is read here and show the step again."""
+        return await self.show(step, draft, update, context, error=text.TEXT_ONLY)
 
     def where(self, draft: Draft) -> str:
         """Where the student is, for hold/resume/expiry notices ("Step 4 of 9 · Pathway")."""
@@ -298,10 +354,18 @@ class Form:
         with contextlib.suppress(TelegramError):
             await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
-    async def finish(self, body: str, draft: Draft, update: Update, context: BotContext) -> int:
-        """End the form with a closing message in place of the prompt (or a new message)."""
+    async def finish(
+        self,
+        body: str,
+        draft: Draft,
+        update: Update,
+        context: BotContext,
+        keyboard: Keyboard | None = None,
+    ) -> int:
+        """End the form with a closing message in place of the prompt (or a new message),
+        with `keyboard` if the closing message offers what to do next."""
         self.drop(context)
-        await self.present(body, None, draft, update, context)
+        await self.present(body, keyboard, draft, update, context)
         return END
 
     # -- keyboards ------------------------------------------------------------------------
@@ -405,7 +469,9 @@ class Form:
         guarded = await self._guard(update, context)
         if not isinstance(guarded, dict):
             return guarded
-        return await self.show(step, guarded, update, context, error=text.TEXT_ONLY)
+        if step == RESUME:
+            return await self.show(RESUME, guarded, update, context, error=text.USE_BUTTONS)
+        return await self.on_other(step, guarded, update, context)
 
     async def _dispatch_button(self, step: str, update: Update, context: BotContext) -> object:
         query = update.callback_query
@@ -520,36 +586,122 @@ class Form:
         if not self.worth_keeping(draft):
             self.drop(context)  # nothing answered yet: nothing to hold, nothing to say
             return
+        draft["held"] = context.services.clock.now()
         await context.bot.send_message(
-            chat_id, text.ON_HOLD.format(command=self.command, where=self.where(draft))
+            chat_id,
+            text.ON_HOLD.format(command=self.command, where=self.where(draft)),
+            reply_markup=self.held_keyboard(),
         )
+
+    def held_keyboard(self, *, named: bool = False) -> Keyboard:
+        """▶️ Carry on and ✖ Cancel for a form on hold (`named`: say which form)."""
+        go = text.CARRY_ON_NAMED.format(command=self.command) if named else text.RESUME
+        drop = text.CANCEL_NAMED.format(command=self.command) if named else common.CANCEL
+        return InlineKeyboardMarkup(
+            [[button(go, CARRY_ON + self.name), button(drop, DROP + self.name)]]
+        )
+
+    def on_hold(self, update: Update, context: BotContext) -> Draft | None:
+        """This form's unexpired draft if the student has one and no step is waiting for
+        their text (on hold, or left without a conversation step), else None."""
+        draft = self.resumable(context)
+        if draft is None or not self.worth_keeping(draft):
+            return None
+        chat, user = update.effective_chat, update.effective_user
+        waiting = chat is not None and user is not None and self.at_a_step(chat.id, user.id)
+        return None if draft.get("open") and waiting else draft
+
+    def at_a_step(self, chat_id: int, user_id: int) -> bool:
+        """Is this form's conversation at a step for (chat, user)? Asked through PTB: every
+        step (and only a step) has a handler for this form's signal."""
+        if self.conversation is None:
+            return False
+        check = self.conversation.check_update(FormSignal(chat_id, user_id, self.name))
+        return check is not None and check is not False
+
+    # -- carrying on from a hold notice, or cancelling a held form -----------------------------
+    async def _carry_on(self, update: Update, context: BotContext, student: Any) -> object:
+        query = update.callback_query
+        assert query is not None
+        draft = self.resumable(context)
+        if draft is None or (draft.get("open") and not self.worth_keeping(draft)):
+            await query.answer(text.FORM_CLOSED_BUTTON.format(command=self.command))
+            if query.message is not None:
+                with contextlib.suppress(TelegramError):
+                    await query.edit_message_reply_markup(reply_markup=None)
+            return END
+        await query.answer()
+        chat = update.effective_chat
+        old = draft.get("prompt")
+        if query.message is not None:
+            if old and old != query.message.message_id and chat is not None:
+                await self.strip_buttons(context, chat.id, int(old))
+            draft["prompt"] = query.message.message_id  # the notice becomes the prompt
+        draft["open"] = True
+        draft.pop("held", None)
+        draft["touched"] = context.services.clock.now()
+        if chat is not None:
+            draft["chat"] = chat.id
+        return await self.show(self.current(draft), draft, update, context)
+
+    async def _drop_held(self, update: Update, context: BotContext) -> object:
+        query = update.callback_query
+        assert query is not None
+        draft = self.draft(context)
+        if draft is None:
+            await query.answer(text.FORM_CLOSED_BUTTON.format(command=self.command))
+            with contextlib.suppress(TelegramError):
+                await query.edit_message_reply_markup(reply_markup=None)
+            return END
+        await query.answer()
+        chat = update.effective_chat
+        prompt = draft.get("prompt")
+        self.drop(context)
+        pressed = query.message.message_id if query.message is not None else None
+        if prompt and chat is not None and prompt != pressed:
+            await self.strip_buttons(context, chat.id, int(prompt))
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_text(text.DISCARDED.format(command=self.command))
+        return END
 
     def worth_keeping(self, draft: Draft) -> bool:
         """Has the student entered anything this form should hold on to?"""
         return True
 
     def is_foreign(self, update: Update) -> bool:
-        """Is this update the student starting something other than this form?"""
+        """Is this update the student starting something other than this form? Any command
+        the bot knows (but this form's own and /cancel), any button that isn't this form's
+        (but another form's ✖ Cancel on a hold notice), and a pasted invite link."""
         command = is_command(update)
         if command is not None:
-            return command not in self.own_commands and command != "cancel"
+            if command in self.own_commands or command == "cancel":
+                return False
+            return command in known_commands(self.app)
         query = update.callback_query
         if query is not None and query.data is not None:
-            mine = (f"{self.prefix}:", *self.own_callbacks)
-            return not query.data.startswith(mine)
-        return False
+            if query.data.startswith(DROP) or query.data == CARRY_ON + self.name:
+                return False
+            return not query.data.startswith((f"{self.prefix}:", *self.own_callbacks))
+        return pasted_invite(update) is not None
 
     # -- registration ---------------------------------------------------------------------------
     def build(self) -> ConversationHandler[BotContext]:
         states: dict[object, list[BaseHandler[Update, BotContext, Any]]] = {
             self.state_id(state): self._step_handlers(state) for state in (*self.states, RESUME)
         }
+        guard = tutor_only if self.audience == "tutor" else student_only
+        shared: list[BaseHandler[Update, BotContext, Any]] = [
+            CallbackQueryHandler(
+                self.entry(guard(self._carry_on)), pattern=rf"^{CARRY_ON}{self.name}$"
+            ),
+            CallbackQueryHandler(self.entry(self._drop_held), pattern=rf"^{DROP}{self.name}$"),
+        ]
         with warnings.catch_warnings():
             # per_message=False with CallbackQueryHandlers: PTB warns that buttons are not
             # tracked per message. We track the one live prompt ourselves (draft["prompt"]).
             warnings.simplefilter("ignore", PTBUserWarning)
             conversation: ConversationHandler[BotContext] = ConversationHandler(
-                entry_points=self.entry_points(),
+                entry_points=[*shared, *self.entry_points()],
                 states=states,
                 fallbacks=[
                     CommandHandler("cancel", self.entry(self.cancel_command)),
@@ -581,6 +733,34 @@ HOLD_GROUP = -10
 
 def _forms(app: Application[Any, Any, Any, Any, Any, Any]) -> list[Form]:
     return list(app.bot_data.get(FORMS_KEY, []))
+
+
+def open_form(update: Update, context: BotContext) -> tuple[Form, Draft] | None:
+    """The form whose step is waiting for this chat's text, with its draft, if any."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return None
+    for form in _forms(context.application):
+        draft = form.draft(context)
+        if draft is not None and draft.get("open") and form.at_a_step(chat.id, user.id):
+            return form, draft
+    return None
+
+
+def held_forms(update: Update, context: BotContext) -> list[tuple[Form, Draft]]:
+    """Forms the student has put on hold (most recently held first)."""
+    held = [
+        (form, draft)
+        for form in _forms(context.application)
+        if (draft := form.on_hold(update, context)) is not None
+    ]
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    def when(item: tuple[Form, Draft]) -> dt.datetime:
+        stamp = item[1].get("held") or item[1].get("touched")
+        return stamp if isinstance(stamp, dt.datetime) else epoch
+
+    return sorted(held, key=when, reverse=True)
 
 
 async def _hold_on_switch(update: Update, context: BotContext) -> None:
@@ -697,8 +877,9 @@ async def _at_startup(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # Added now, after every feature registered its handlers, so these come last in group 0:
     # a conversation that takes /cancel (or its own button) always gets it first.
     app.add_handler(CommandHandler("cancel", _cancel_outside))
-    prefixes = "|".join(re.escape(form.prefix) for form in _forms(app)) or "add|updf"
+    prefixes = "|".join(sorted(re.escape(form.prefix) for form in _forms(app)))
     app.add_handler(CallbackQueryHandler(_closed_form_button, pattern=rf"^({prefixes}):"))
+    app.bot_data[KNOWN_COMMANDS_KEY] = handled_commands(app)
     await sweep(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(

@@ -13,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.messages import menu as text
 from bot.services.container import BotContext
-from handlers.guards import Student, student_only
+from handlers.guards import Student, current_student, student_only
 
 
 def main_menu_keyboard() -> InlineKeyboardMarkup:
@@ -39,11 +39,25 @@ async def menu_command(update: Update, context: BotContext, student: Student) ->
     await send_main_menu(update, context, student)
 
 
+@student_only
+async def menu_button(update: Update, context: BotContext, student: Student) -> None:
+    """📋 Menu on a message that offers it (e.g. a reply to stray text)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await send_main_menu(update, context, student)
+
+
+async def help_for(update: Update, context: BotContext) -> str:
+    """The /help text for whoever sent `update`: unlinked, student or tutor."""
+    student = await current_student(update, context)
+    return text.help_text(linked=student is not None, tutor=bool(student and student.is_tutor))
+
+
 async def help_command(update: Update, context: BotContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     if update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, text.HELP)
+        await context.bot.send_message(update.effective_chat.id, await help_for(update, context))
 
 
 def _escape(value: str) -> str:
@@ -56,3 +70,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("menu", menu_command))
     app.add_handler(CommandHandler("help", help_command))
     app.add_handler(CallbackQueryHandler(help_command, pattern=r"^menu:help$"))
+    app.add_handler(CallbackQueryHandler(menu_button, pattern=r"^menu:main$"))

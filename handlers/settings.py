@@ -1,48 +1,37 @@
 """/settings: when breach reminders arrive (time, days), how far ahead they look, mute.
 
-Why it is built like this: every choice is a button whose callback data says everything
-(`set:t:0730`, `set:d:daily`, `set:w:14`...), so a settings message keeps working after a
-restart, from an old message, or from the button under a digest; only typing a time needs a
-conversation state, and that state is persistent (PostgresPersistence). Every change is
-confirmed in place with the next send time, and is effective the same day: the minute tick
-reads the settings from the database, and a "nothing to say" check already made today is
-forgotten so today is looked at again under the new settings (a digest already sent today is
-never sent twice).
-
-The conversation lives in its own handler group so it can never swallow, or be swallowed by,
-another feature's conversation; a command or a foreign button simply ends it.
+Why it is built like this: every choice on the settings panel is a button whose callback data
+says everything (`set:d:daily`, `set:w:14`, `set:mute`...), so a settings message keeps
+working after a restart, from an old message, or from the button under a digest. Only typing
+a time waits for the student's text, so only that is a form (`TimeForm`, handlers/forms.py):
+⏰ Time opens it on the panel itself, a tapped or typed time saves and closes it, and while it
+waits it follows every form's rules (another command closes it quietly, since nothing is
+lost; /cancel ends it). Every change is confirmed with the next send time, and is effective
+the same day: the minute tick reads the settings from the database, and a "nothing to say"
+check already made today is forgotten so today is looked at again under the new settings (a
+digest already sent today is never sent twice).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.messages import reminders as text
+from bot.messages.html import esc
 from bot.rules.digest import DAYS, TIME_CHOICES, WINDOW_CHOICES, parse_time
 from bot.services.container import BotContext
+from bot.services.patient_form import Choice
 from bot.services.reminders import ReminderService
-from handlers.guards import Student, student_only
+from handlers.forms import END, Draft, Form, Keyboard
+from handlers.guards import Student, current_student, student_only
 from storage.reminders import Recipient
 
-GROUP = 6
-MAIN, TYPING_TIME = 0, 1  # ints: the persistence layer stores states as JSON numbers
-TIMEOUT_SECONDS = 15 * 60
-_MESSAGE_KEY = "settings_message"  # user_data: the settings message to update in place
+TIME = "time"
 
 
 # ---------------------------------------------------------------------------------------
@@ -73,17 +62,6 @@ def main_keyboard(muted: bool) -> InlineKeyboardMarkup:
 
 def _back_row() -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text.BTN_BACK, callback_data="set:back")]
-
-
-def time_keyboard(current: dt.time) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(
-            text.time_button(c, current), callback_data=f"set:t:{c.replace(':', '')}"
-        )
-        for c in TIME_CHOICES
-    ]
-    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
-    return InlineKeyboardMarkup([*rows, _back_row()])
 
 
 def days_keyboard(current: str) -> InlineKeyboardMarkup:
@@ -124,7 +102,7 @@ async def settings_view(
 
 
 # ---------------------------------------------------------------------------------------
-# Handlers
+# The panel: stateless buttons
 # ---------------------------------------------------------------------------------------
 
 
@@ -147,11 +125,8 @@ async def _show(
                 return
             # Too old to edit, or deleted: fall through and post a fresh one.
     chat = update.effective_chat
-    if chat is None:
-        return
-    sent = await context.bot.send_message(chat.id, body, reply_markup=markup)
-    if context.user_data is not None:
-        context.user_data[_MESSAGE_KEY] = sent.message_id
+    if chat is not None:
+        await context.bot.send_message(chat.id, body, reply_markup=markup)
 
 
 async def _recipient(service: ReminderService, student: Student) -> Recipient | None:
@@ -159,64 +134,57 @@ async def _recipient(service: ReminderService, student: Student) -> Recipient | 
 
 
 @student_only
-async def settings_command(update: Update, context: BotContext, student: Student) -> int:
+async def settings_command(update: Update, context: BotContext, student: Student) -> None:
     """/settings, the main menu's Reminders button, or the button under a digest."""
     if update.callback_query is not None:
         await update.callback_query.answer()
     service = context.services.reminders
     recipient = await _recipient(service, student)
     if recipient is None:  # unlinked between the guard and here
-        return ConversationHandler.END
+        return
     body, markup = await settings_view(service, recipient)
     await _show(update, context, body, markup, edit=False)
-    return MAIN
 
 
 @student_only
-async def on_button(update: Update, context: BotContext, student: Student) -> int:
+async def on_button(update: Update, context: BotContext, student: Student) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     service = context.services.reminders
     recipient = await _recipient(service, student)
     if recipient is None:
         await query.answer()
-        return ConversationHandler.END
+        return
     prefs = service.preferences(recipient)
     parts = query.data.split(":")
     action = parts[1] if len(parts) > 1 else ""
     value = parts[2] if len(parts) > 2 else ""
 
-    if action == "time":
-        await query.answer()
-        prompt = text.TIME_PROMPT.format(zone=text.zone_label(service.clock.tz.key))
-        await _show(update, context, prompt, time_keyboard(prefs.send_time), edit=True)
-        _remember(update, context)
-        return TYPING_TIME
     if action == "days":
         await query.answer()
         await _show(update, context, text.DAYS_PROMPT, days_keyboard(prefs.days), edit=True)
-        return MAIN
+        return
     if action == "win":
         await query.answer()
         await _show(
             update, context, text.WINDOW_PROMPT, window_keyboard(prefs.window_days), edit=True
         )
-        return MAIN
+        return
     if action in ("back", "menu"):
         await query.answer()
         body, markup = await settings_view(service, recipient)
         await _show(update, context, body, markup, edit=action == "back")
-        return MAIN
+        return
     if action == "done":
         await query.answer()
         nxt = await service.next_send_for(recipient)
         await _show(update, context, text.DONE.format(next=text.next_send_text(nxt)), None,
                     edit=True)  # fmt: skip
-        return ConversationHandler.END
+        return
 
     changes: dict[str, Any] | None = None
     saved = ""
-    if action == "t":
+    if action == "t":  # a time button on a picker sent before the time became a form
         chosen = parse_time(value[:2] + ":" + value[2:]) if len(value) == 4 else None
         if chosen is not None:
             changes, saved = {"reminder_time": chosen}, text.SAVED_TIME.format(time=_hhmm(chosen))
@@ -238,91 +206,127 @@ async def on_button(update: Update, context: BotContext, student: Student) -> in
         await query.answer()
         body, markup = await settings_view(service, recipient)
         await _show(update, context, body, markup, edit=True)
-        return MAIN
+        return
     await query.answer("Saved")
     updated = await service.update_preferences(student.telegram_user_id, changes)
     if updated is None:
-        return ConversationHandler.END
+        return
     body, markup = await settings_view(service, updated, saved=saved)
     await _show(update, context, body, markup, edit=True)
-    return MAIN
-
-
-@student_only
-async def on_time_text(update: Update, context: BotContext, student: Student) -> int:
-    message = update.effective_message
-    typed = (message.text or "") if message else ""
-    chosen = parse_time(typed)
-    if chosen is None:
-        shown = html.escape(typed.strip()[:30], quote=False)
-        await context.bot.send_message(student.chat_id, text.TIME_INVALID.format(text=shown))
-        return TYPING_TIME
-    service = context.services.reminders
-    updated = await service.update_preferences(student.telegram_user_id, {"reminder_time": chosen})
-    if updated is None:
-        return ConversationHandler.END
-    body, markup = await settings_view(
-        service, updated, saved=text.SAVED_TIME.format(time=_hhmm(chosen))
-    )
-    # Replace the time picker with the updated settings, so one message stays current.
-    old = context.user_data.get(_MESSAGE_KEY) if context.user_data is not None else None
-    if isinstance(old, int):
-        try:
-            await context.bot.edit_message_text(
-                body, chat_id=student.chat_id, message_id=old, reply_markup=markup
-            )
-            return MAIN
-        except BadRequest:
-            pass
-    await _show(update, context, body, markup, edit=False)
-    return MAIN
-
-
-def _remember(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None and context.user_data is not None:
-        context.user_data[_MESSAGE_KEY] = query.message.message_id
-
-
-async def end_quietly(update: Update, context: BotContext) -> int:
-    """Another command or another feature's button: the student moved on."""
-    return ConversationHandler.END
 
 
 def _hhmm(t: dt.time) -> str:
     return f"{t.hour:02d}:{t.minute:02d}"
 
 
-def build_conversation() -> ConversationHandler[Any]:
-    entry = [
-        CommandHandler("settings", settings_command),
-        CallbackQueryHandler(settings_command, pattern=r"^menu:settings$"),
-        CallbackQueryHandler(on_button, pattern=r"^set:"),
-    ]
-    with warnings.catch_warnings():
-        # Button entry points in a per-chat conversation: PTB asks whether per-message
-        # tracking was intended. It is not: every button carries its full meaning.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=entry,
-            states={
-                MAIN: [CallbackQueryHandler(on_button, pattern=r"^set:")],
-                TYPING_TIME: [
-                    CallbackQueryHandler(on_button, pattern=r"^set:"),
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, on_time_text),
-                ],
-            },
-            fallbacks=[
-                *entry,
-                MessageHandler(filters.COMMAND, end_quietly),
-                CallbackQueryHandler(end_quietly),
-            ],
-            name="settings",
-            persistent=True,
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT_SECONDS,
+# ---------------------------------------------------------------------------------------
+# The reminder time: a one-step form
+# ---------------------------------------------------------------------------------------
+
+
+class TimeForm(Form):
+    """⏰ Time on the panel: pick a time or type one (07:45, 7.45, 6pm)."""
+
+    name = "settings"
+    prefix = "sett"
+    command = "/settings"
+    own_commands = frozenset({"settings"})
+    own_callbacks = ("set:time",)
+    states = (TIME,)
+
+    def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
+        return [CallbackQueryHandler(self.entry(student_only(self._open)), pattern=r"^set:time$")]
+
+    async def _open(self, update: Update, context: BotContext, student: Student) -> object:
+        query = update.callback_query
+        assert query is not None and update.effective_chat is not None
+        await query.answer()
+        old = self.draft(context) or {}
+        # The panel itself turns into the time picker.
+        prompt = query.message.message_id if query.message is not None else None
+        if old.get("prompt") and old["prompt"] != prompt:
+            await self.strip_buttons(context, update.effective_chat.id, int(old["prompt"]))
+        draft = self.new_draft(context, update.effective_chat.id, TIME, prompt=prompt)
+        return await self.show(TIME, draft, update, context)
+
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        assert update.effective_chat is not None
+        draft = self.new_draft(context, update.effective_chat.id, TIME)
+        return await self.show(TIME, draft, update, context)
+
+    def worth_keeping(self, draft: Draft) -> bool:
+        return False  # nothing typed yet: another command just closes the picker
+
+    def where(self, draft: Draft) -> str:
+        return text.BTN_TIME
+
+    async def render(
+        self, step: str, draft: Draft, update: Update, context: BotContext
+    ) -> tuple[str, Keyboard]:
+        service = context.services.reminders
+        student = await current_student(update, context)
+        recipient = await _recipient(service, student) if student else None
+        current = service.preferences(recipient).send_time if recipient else None
+        choices = [
+            Choice(text.time_button(c, current) if current else c, c.replace(":", ""))
+            for c in TIME_CHOICES
+        ]
+        rows = [choices[i : i + 4] for i in range(0, len(choices), 4)]
+        prompt = text.TIME_PROMPT.format(zone=text.zone_label(service.clock.tz.key))
+        keyboard = self.keyboard(rows, back=False, cancel=False, extra=[[(text.BTN_BACK, "panel")]])
+        return prompt, keyboard
+
+    async def on_text(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        chosen = parse_time(raw)
+        if chosen is None:
+            shown = esc(raw.strip()[:30])
+            return await self.show(
+                TIME, draft, update, context, error=text.TIME_INVALID.format(text=shown)
+            )
+        return await self._save(chosen, draft, update, context)
+
+    async def on_button(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if action == "panel":
+            return await self._close(draft, update, context)
+        value = action.removeprefix("c:")
+        chosen = parse_time(value[:2] + ":" + value[2:]) if len(value) == 4 else None
+        if chosen is None:
+            return None
+        return await self._save(chosen, draft, update, context)
+
+    async def _save(
+        self, chosen: dt.time, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        service = context.services.reminders
+        user = update.effective_user
+        assert user is not None
+        updated = await service.update_preferences(user.id, {"reminder_time": chosen})
+        if updated is None:
+            self.drop(context)
+            return END
+        body, markup = await settings_view(
+            service, updated, saved=text.SAVED_TIME.format(time=_hhmm(chosen))
         )
+        return await self.finish(body, draft, update, context, keyboard=markup)
+
+    async def _close(self, draft: Draft, update: Update, context: BotContext) -> object:
+        service = context.services.reminders
+        user = update.effective_user
+        assert user is not None
+        recipient = await service.repo.recipient_for_user(user.id)
+        if recipient is None:
+            self.drop(context)
+            return END
+        body, markup = await settings_view(service, recipient)
+        return await self.finish(body, draft, update, context, keyboard=markup)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(build_conversation(), group=GROUP)
+    TimeForm().register(app)
+    app.add_handler(CommandHandler("settings", settings_command))
+    app.add_handler(CallbackQueryHandler(settings_command, pattern=r"^menu:settings$"))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^set:"))

@@ -4,7 +4,8 @@
 state and the email being verified live in Postgres, so a restart between the code being
 sent and the student typing it changes nothing. A linked user is welcomed back with the main
 menu. `/start join_<invite>` (a tutor's cohort link) is remembered through linking and joins
-the cohort afterwards, or at once for a linked user.
+the cohort afterwards, or at once for a linked user. The same link pasted as text (copied
+from an email, say) does exactly the same.
 
 Why the conversation sits in group 0 and matches narrowly: while a student is linking, only
 plain text, its own buttons and /cancel are taken; any other command falls through to the
@@ -40,6 +41,7 @@ from bot.services.identity import CheckOutcome, Identity, JoinResult, SendOutcom
 from bot.services.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
 from handlers import command_menu as commands
 from handlers.guards import current_student
+from handlers.invite_links import PASTED_INVITE, pasted_invite
 from handlers.menu import main_menu_keyboard
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,7 @@ async def start(update: Update, context: BotContext) -> object:
     services = context.services
     args = context.args or []
     match = INVITE_PAYLOAD.match(args[0]) if args else None
-    invite = match.group(1) if match else None
+    invite = match.group(1) if match else pasted_invite(update)
     student = await current_student(update, context)
     if student is None and update.effective_user and update.effective_chat:
         # Back after blocking the bot: the link was only paused, so no new code is needed.
@@ -460,7 +462,11 @@ def build_conversation() -> ConversationHandler[Any]:
         # Buttons in a per-chat conversation: PTB warns in case per-message tracking was meant.
         warnings.simplefilter("ignore", PTBUserWarning)
         return ConversationHandler(
-            entry_points=[CommandHandler("start", start, filters=PRIVATE)],
+            entry_points=[
+                CommandHandler("start", start, filters=PRIVATE),
+                # A pasted invite link joins as a tapped one would (handlers/invite_links.py).
+                MessageHandler(filters.UpdateType.MESSAGE & PRIVATE & PASTED_INVITE, start),
+            ],
             states={
                 EMAIL: [resend, MessageHandler(plain_text, got_text_for_email)],
                 CONFIRM: [
@@ -477,16 +483,9 @@ def build_conversation() -> ConversationHandler[Any]:
         )
 
 
-async def private_only(update: Update, context: BotContext) -> None:
-    """/start, /whoami or /unlink in a group: an email must never be shown to a group."""
-    username = context.bot.username
-    await _say(update, context, text.PRIVATE_ONLY.format(link=f"https://t.me/{username}"))
-
-
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(build_conversation())
     app.add_handler(CallbackQueryHandler(stale_button, pattern=r"^start:"))
     app.add_handler(CommandHandler("whoami", whoami, filters=PRIVATE))
     app.add_handler(CommandHandler("unlink", unlink, filters=PRIVATE))
-    app.add_handler(CommandHandler(["start", "whoami", "unlink"], private_only, filters=~PRIVATE))
     app.add_handler(CallbackQueryHandler(unlink_button, pattern=r"^unlink:(yes|no)$"))

@@ -98,3 +98,15 @@ async def stored_user_data(db: Database, user_id: int) -> dict[str, Any]:
 def no_error(messages: list[SentMessage]) -> None:
     for m in messages:
         assert "something went wrong" not in m.text, m.text
+
+
+NOT_WAITING = "I wasn't waiting for an answer just then."
+
+
+def is_stray_reply(replies: list[SentMessage], typed: str) -> bool:
+    """The bot took `typed` for no form: it answered only with the offer to search for it."""
+    return (
+        len(replies) == 1
+        and replies[0].text.startswith(NOT_WAITING)
+        and f"🔎 Find “{typed}”" in replies[0].button_labels
+    )

@@ -14,6 +14,7 @@ from tests.forms_support import (
     answer,
     conversation_rows,
     fill_to,
+    is_stray_reply,
     linked,
     patients,
     prompt,
@@ -68,7 +69,7 @@ async def test_idle_form_expires_with_a_message(bot: Bot, db: Database) -> None:
     assert await conversation_rows(db, "add") == []
     assert await sweep(bot.app) == 0  # closed once only
     # The conversation is over: text is not taken as an answer, /add starts afresh.
-    assert await sam.send("Jane Doe") == []
+    assert is_stray_reply(await sam.send("Jane Doe"), "Jane Doe")
     replies = await sam.send("/add")
     assert step_of(replies[-1]) == "name"
 
@@ -108,7 +109,8 @@ async def test_form_abandoned_before_a_restart_expires_at_start_up(db: Database)
         assert "closed after 60 minutes without activity" in sam.last.text
         assert await conversation_rows(db, "add") == []
         assert "add" not in await stored_user_data(db, SAM)
-        assert await sam.send("3 Feb 2025") == []  # not taken as the referral date
+        # Not taken as the referral date: only offered back as a search.
+        assert is_stray_reply(await sam.send("3 Feb 2025"), "3 Feb 2025")
     finally:
         await harness.close_bot(second)
 
@@ -136,13 +138,17 @@ async def test_another_command_puts_the_form_on_hold_and_add_resumes_it(
     await fill_to(sam, "path")
     live = prompt(sam)
     replies = await sam.send("/help")
-    assert replies[0].text == (
-        "⏸ Your /add form is on hold (Step 4 of 9 · Pathway). Send /add to carry on."
+    assert (
+        replies[0].text == "⏸ Your /add form is on hold (Step 4 of 9 · Pathway): nothing is lost."
     )
+    assert replies[0].button_labels == ["▶️ Carry on", "✖ Cancel"]
     assert "/add: add a patient" in replies[-1].text  # /help still answered
     assert live.buttons == []
     assert await conversation_rows(db, "add") == []  # no step waits for text any more
-    assert await sam.send("18 weeks") == []  # so text goes nowhere near the form
+    # So text goes nowhere near the form: the bot says the form is on hold.
+    (held,) = await sam.send("18 weeks")
+    assert held.text.startswith("⏸ Your /add form is on hold (Step 4 of 9 · Pathway), so I")
+    assert held.button_labels == ["▶️ Carry on", "✖ Cancel"]
     assert "add" in await stored_user_data(db, SAM)  # but the answers are kept
 
     replies = await sam.send("/add")
@@ -221,9 +227,7 @@ async def test_update_form_expires_and_holds_like_add(bot: Bot, db: Database) ->
     await sam.send(f"/update {patient.patient_id}")
     await sam.press("📝 Add a note")
     replies = await sam.send("/menu")
-    assert replies[0].text == (
-        "⏸ Your /update form is on hold (updating Jane Doe). Send /update to carry on."
-    )
+    assert replies[0].text == "⏸ Your /update form is on hold (updating Jane Doe): nothing is lost."
     replies = await sam.send("/update")
     assert replies[-1].text.startswith("You have an unfinished /update form (updating Jane Doe)")
     replies = await sam.press("▶️ Carry on")

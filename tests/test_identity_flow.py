@@ -475,7 +475,7 @@ async def test_identity_commands_refuse_group_chats(linking: tuple[Bot, io.Strin
         )
         await bot.app.process_update(update)
         reply = bot.api.sent_to(group_id)[-1].text
-        assert reply.startswith("For privacy I only deal with accounts in a private chat")
+        assert reply.startswith("I only work in a private chat")
         assert EMAIL not in reply
     assert out.getvalue() == ""
     assert await bot.services.links.active_for_user(1130) is not None

@@ -81,8 +81,6 @@ async def test_conversation_resumes_after_restart(db: Database) -> None:
 
 
 async def test_unanswered_callback_is_caught(db: Database) -> None:
-    bot = await harness.make_bot(db)
-
     async def menu(update: Update, context: Any) -> None:
         await update.effective_message.reply_text(
             "Pick",
@@ -92,8 +90,11 @@ async def test_unanswered_callback_is_caught(db: Database) -> None:
     async def lazy(update: Update, context: Any) -> None:
         return None  # forgets update.callback_query.answer()
 
-    bot.app.add_handler(CommandHandler("pick", menu))
-    bot.app.add_handler(CallbackQueryHandler(lazy))
+    def setup(app: Any) -> None:  # before start-up: ahead of the bot's catch-all for buttons
+        app.add_handler(CommandHandler("pick", menu))
+        app.add_handler(CallbackQueryHandler(lazy))
+
+    bot = await harness.make_bot(db, setup=setup)
     sam = bot.user(503)
     await sam.send("/pick")
     with pytest.raises(AssertionError, match="not answered"):

@@ -68,15 +68,16 @@ async def test_typed_time_and_a_friendly_error(bot: harness.Bot) -> None:
     await u.send("<b>tea time</b>")
     assert "couldn't read" in u.last.text and "<b>tea time</b>" in u.last.text  # escaped
     assert (await prefs_of(bot, 2201))[0] is None  # nothing changed
-    await u.send("7.45am")
-    assert picker.text.startswith("✅ Saved: reminders at 07:45.")  # the picker became settings
-    assert "Next reminder: Mon 3 Mar 2025 at 07:45" in picker.text
+    (saved,) = await u.send("7.45am")
+    assert saved.text.startswith("✅ Saved: reminders at 07:45.")  # the panel, below the time
+    assert "Next reminder: Mon 3 Mar 2025 at 07:45" in saved.text
+    assert "⏰ Time" in saved.button_labels
+    assert picker.buttons == []  # only the latest message has live buttons
     assert (await prefs_of(bot, 2201))[0] == dt.time(7, 45)
-    # Back in the main state, ordinary text is not taken as a time any more.
-    before = len(u.history)
-    await u.send("08:00")
+    # The time form has closed: ordinary text is not taken as a time any more.
+    replies = await u.send("08:00")
     assert (await prefs_of(bot, 2201))[0] == dt.time(7, 45)
-    assert all("Saved" not in m.text for m in u.history[before:])
+    assert all("Saved" not in m.text for m in replies)
 
 
 async def test_days_window_mute_unmute_and_defaults(bot: harness.Bot) -> None:

@@ -23,6 +23,7 @@ STUDENT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("bin", "Restore a deleted patient"),
     ("settings", "Breach reminder time and days"),
     ("whoami", "The account you are linked to"),
+    ("unlink", "Unlink this Telegram account from your email"),
     ("help", "What this bot can do"),
     ("cancel", "Stop what you are doing (nothing half-saved)"),
 )

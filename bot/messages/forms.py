@@ -24,7 +24,9 @@ EXPIRED = (
     "⌛ Your unfinished {command} form was closed after {minutes} minutes without activity. "
     "Nothing was saved. Send {command} to start again."
 )
-ON_HOLD = "⏸ Your {command} form is on hold ({where}). Send {command} to carry on."
+ON_HOLD = "⏸ Your {command} form is on hold ({where}): nothing is lost."
+CARRY_ON_NAMED = "▶️ Carry on {command}"
+CANCEL_NAMED = "✖ Cancel {command}"
 RESUME_TITLE = "You have an unfinished {command} form ({where}), last touched {ago}."
 RESUME = "▶️ Carry on"
 RESTART = "🔄 Start again"

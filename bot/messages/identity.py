@@ -110,9 +110,6 @@ LINKED_ELSEWHERE = (
     "so this chat is no longer linked and won't get reminders.\n"
     "If that wasn't you, send /start to link it back, and tell your tutor."
 )
-PRIVATE_ONLY = (
-    "For privacy I only deal with accounts in a private chat: open {link} and send /start there."
-)
 CANCELLED = "Cancelled: nothing was linked. Send /start whenever you're ready."
 STALE_BUTTON = "That step has finished. Send /start to begin again."
 

@@ -1,21 +1,55 @@
 """Main menu and help wording."""
 
+from __future__ import annotations
+
+from bot.messages.commands import STUDENT_COMMANDS, TUTOR_COMMANDS
+
 MENU_TITLE = "What would you like to do, {name}?"
-HELP = (
-    "<b>PTL trainer</b>: practise running a Patient Tracking List with fictional patients.\n\n"
-    "/add: add a patient step by step\n"
-    "/ptl: your PTL, most at risk of breaching first\n"
-    "/update: record a pathway event or change a detail\n"
-    "/find: find a patient by name, patient ID or NHS number\n"
-    "/stats: waits, breaches and a chart of your PTL\n"
-    "/export: your PTL as a spreadsheet (CSV)\n"
-    "/validate: check pathways against the RTT rules\n"
-    "/bin: restore a deleted patient\n"
-    "/settings: breach reminder time and days\n"
-    "/whoami: the account you are linked to\n"
-    "/cancel: stop what you are doing (nothing half-saved)\n\n"
+HELP_INTRO = "<b>PTL trainer</b>: practise running a Patient Tracking List with fictional patients."
+HELP_NOT_LINKED = (
+    "First link your platform account: send /start and I'll ask for your platform email. "
+    "Then you can use:"
+)
+HELP_STUDENT_TITLE = "<b>Your commands</b>"
+HELP_TUTOR_TITLE = "<b>Tutor commands</b> (you are listed as a tutor)"
+HELP_STUDENTS_TOO_TITLE = "<b>Student commands</b> (try anything students do on your own PTL)"
+HELP_LINE = "/{command}: {description}"
+HELP_FOOTER = (
+    "Every form has Back and Cancel; sending another command puts it on hold (▶️ Carry on "
+    "brings it back).\n"
     "Use fictional patients only: never enter a real person's details."
 )
+
+
+def _sentence_case(description: str) -> str:
+    """ "Add a patient" -> "add a patient" (an acronym such as "PTL" keeps its capitals)."""
+    if len(description) > 1 and description[1].islower():
+        return description[0].lower() + description[1:]
+    return description
+
+
+def help_text(*, linked: bool, tutor: bool) -> str:
+    """/help for who is asking: every student command, and the tutor commands for tutors.
+    The lists are the command menus' own (bot/messages/commands.py), so /help and the menu
+    next to the text box never disagree."""
+
+    def lines(commands: tuple[tuple[str, str], ...]) -> str:
+        return "\n".join(
+            HELP_LINE.format(command=c, description=_sentence_case(d)) for c, d in commands
+        )
+
+    parts = [HELP_INTRO]
+    if not linked:
+        parts.append(HELP_NOT_LINKED)
+    if tutor:
+        tutor_lines = [(c, d.removeprefix("Tutor: ")) for c, d in TUTOR_COMMANDS]
+        parts.append(HELP_TUTOR_TITLE + "\n" + lines(tuple(tutor_lines)))
+        parts.append(HELP_STUDENTS_TOO_TITLE + "\n" + lines(STUDENT_COMMANDS))
+    else:
+        parts.append(HELP_STUDENT_TITLE + "\n" + lines(STUDENT_COMMANDS))
+    parts.append(HELP_FOOTER)
+    return "\n\n".join(parts)
+
 
 # Button label -> callback data. Feature modules answer their own `menu:<key>` callbacks.
 MENU_BUTTONS: tuple[tuple[str, str], ...] = (
@@ -28,3 +62,5 @@ MENU_BUTTONS: tuple[tuple[str, str], ...] = (
     ("⏰ Reminders", "menu:settings"),
     ("❓ Help", "menu:help"),
 )
+MENU_BUTTON = "📋 Menu"
+"""A button that opens the main menu (callback `menu:main`)."""
