@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import html
+import unicodedata
 from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.messages import tutors as text
 from bot.rules.dates import format_date
 from bot.services.container import BotContext
-from handlers.guards import Student, tutor_only
+from handlers.forms import END, Draft, Form, Keyboard
+from handlers.guards import Student, current_student, tutor_only
 from handlers.replies import say as _say
 from storage.cohorts import INVITE_PREFIX
 from storage.tutoring import CohortSummary, Member, NotYourCohortError
 
 NAME_LIMIT = 80
+NAME = "name"
 MEMBERS_PER_PAGE = 10
 
 
@@ -79,23 +82,97 @@ def _card(context: BotContext, cohort: CohortSummary) -> str:
     return body
 
 
-@tutor_only
-async def cohort_command(update: Update, context: BotContext, student: Student) -> None:
-    args = context.args or []
-    if not args or args[0].lower() not in ("new", "create", "add"):
-        await context.bot.send_message(student.chat_id, text.COHORT_USAGE)
-        if not args:
-            await _list(update, context, student)
-        return
-    name = " ".join(" ".join(args[1:]).split())
+class NewCohortForm(Form):
+    """/cohort new NAME creates a cohort at once; /cohort new (or ➕ New cohort) asks for the
+    name as a one-step form, so it follows every form's rules (handlers/forms.py)."""
+
+    name = "cohort"
+    prefix = "cohf"
+    command = "/cohort new"
+    own_commands = frozenset({"cohort"})
+    own_callbacks = ("co:new",)
+    states = (NAME,)
+    audience = "tutor"
+
+    def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
+        return [
+            CommandHandler("cohort", self.entry(tutor_only(self._command))),
+            CallbackQueryHandler(self.entry(tutor_only(self._button)), pattern=r"^co:new$"),
+        ]
+
+    async def _command(self, update: Update, context: BotContext, student: Student) -> object:
+        args = context.args or []
+        if not args or args[0].lower() not in ("new", "create", "add"):
+            await context.bot.send_message(student.chat_id, text.COHORT_USAGE)
+            if not args:
+                await _list(update, context, student)
+            return END
+        name = " ".join(args[1:])
+        if not name.strip():
+            return await self.fresh(update, context)
+        problem = _name_problem(name)
+        if problem is not None:
+            return await self.fresh(update, context, error=problem)
+        self.drop(context)
+        await _create(context, student, name)
+        return END
+
+    async def _button(self, update: Update, context: BotContext, student: Student) -> object:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return await self.fresh(update, context)
+
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        assert update.effective_chat is not None
+        old = self.draft(context) or {}
+        if old.get("prompt"):
+            await self.strip_buttons(context, update.effective_chat.id, int(old["prompt"]))
+        draft = self.new_draft(context, update.effective_chat.id, NAME)
+        return await self.show(NAME, draft, update, context, error=kwargs.get("error", ""))
+
+    def worth_keeping(self, draft: Draft) -> bool:
+        return False  # nothing typed yet
+
+    async def render(
+        self, step: str, draft: Draft, update: Update, context: BotContext
+    ) -> tuple[str, Keyboard]:
+        return text.ASK_COHORT_NAME.format(limit=NAME_LIMIT), self.keyboard(back=False)
+
+    async def on_text(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        problem = _name_problem(raw)
+        if problem is not None:
+            return await self.show(NAME, draft, update, context, error=problem)
+        student = await current_student(update, context)
+        if student is None or not student.is_tutor:
+            self.drop(context)
+            return END
+        self.drop(context)
+        if draft.get("prompt"):
+            await self.strip_buttons(context, student.chat_id, int(draft["prompt"]))
+        await _create(context, student, raw)
+        return END
+
+    async def on_button(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        return None  # Cancel is the prompt's only button
+
+
+def _name_problem(raw: str) -> str | None:
+    name = " ".join(raw.split())
     if not name:
-        await context.bot.send_message(student.chat_id, text.COHORT_USAGE)
-        return
+        return text.COHORT_NAME_EMPTY
     if len(name) > NAME_LIMIT:
-        await context.bot.send_message(
-            student.chat_id, text.COHORT_NAME_TOO_LONG.format(limit=NAME_LIMIT)
-        )
-        return
+        return text.COHORT_NAME_TOO_LONG.format(limit=NAME_LIMIT)
+    if any(unicodedata.category(ch) == "Cc" for ch in raw if ch not in "\n\t"):
+        return text.COHORT_NAME_CONTROL
+    return None
+
+
+async def _create(context: BotContext, student: Student, raw: str) -> None:
+    name = " ".join(raw.split())
     created = await context.services.cohorts.create(name, student.email)
     cohort = await context.services.tutoring.cohort(student.email, created.id)
     await context.bot.send_message(
@@ -114,8 +191,9 @@ async def cohorts_command(update: Update, context: BotContext, student: Student)
 
 async def _list(update: Update, context: BotContext, student: Student) -> None:
     cohorts = await context.services.tutoring.cohorts(student.email)
+    new = [InlineKeyboardButton(text.NEW_COHORT_BUTTON, callback_data="co:new")]
     if not cohorts:
-        await _say(update, context, text.NO_COHORTS)
+        await _say(update, context, text.NO_COHORTS, InlineKeyboardMarkup([new]))
         return
     rows = []
     for c in cohorts[:30]:
@@ -123,6 +201,7 @@ async def _list(update: Update, context: BotContext, student: Student) -> None:
         if c.archived_at is not None:
             label = "🗄 " + label
         rows.append([InlineKeyboardButton(label, callback_data=f"co:v:{c.cohort_id}")])
+    rows.append(new)
     await _say(update, context, text.COHORTS_TITLE, InlineKeyboardMarkup(rows))
 
 
@@ -266,7 +345,7 @@ async def _members(
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(CommandHandler("cohort", cohort_command))
+    NewCohortForm().register(app)
     app.add_handler(CommandHandler("cohorts", cohorts_command))
     app.add_handler(
         CallbackQueryHandler(

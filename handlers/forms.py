@@ -89,7 +89,7 @@ from bot.rules.fields import is_idle
 from bot.services.container import BotContext
 from bot.services.patient_form import Choice
 from handlers.command_menu import handled_commands
-from handlers.guards import student_only, tutor_only
+from handlers.guards import current_student, student_only, tutor_only
 from handlers.invite_links import pasted_invite
 from storage.form_drafts import idle_drafts
 from storage.persistence import PostgresPersistence
@@ -202,6 +202,8 @@ class Form:
     """Callback data prefixes (besides `prefix:`) that belong to this form, e.g. its entry."""
     states: ClassVar[tuple[str, ...]]
     """Every state the conversation can be in (besides RESUME)."""
+    cancelled: ClassVar[str] = common.CANCELLED
+    """What Cancel (or /cancel) says."""
     audience: ClassVar[str] = "student"
     """Who may carry the form on from a hold notice: "student" (any linked user) or "tutor"."""
 
@@ -452,8 +454,24 @@ class Form:
             if update.callback_query is not None:
                 await update.callback_query.answer()
             return END
+        if self.audience == "tutor" and not await self._still_a_tutor(update, context):
+            if draft.get("prompt") and update.effective_chat is not None:
+                await self.strip_buttons(context, update.effective_chat.id, int(draft["prompt"]))
+            self.drop(context)
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            if update.effective_chat is not None:
+                await context.bot.send_message(update.effective_chat.id, common.NOT_TUTOR)
+            return END
         draft["touched"] = context.services.clock.now()
         return draft
+
+    @staticmethod
+    async def _still_a_tutor(update: Update, context: BotContext) -> bool:
+        """A tutor form checks the role at every step: staff removed (or an account unlinked)
+        mid-form can go no further."""
+        student = await current_student(update, context)
+        return student is not None and student.is_tutor
 
     async def _dispatch_text(self, step: str, update: Update, context: BotContext) -> object:
         guarded = await self._guard(update, context)
@@ -486,7 +504,7 @@ class Form:
         await query.answer()
         action = (query.data or "").partition(":")[2]
         if action == "cancel":
-            return await self.finish(common.CANCELLED, draft, update, context)
+            return await self.finish(self.cancelled, draft, update, context)
         if step == RESUME:
             if action == "resume":
                 draft["open"] = True
@@ -508,7 +526,7 @@ class Form:
         if draft.get("prompt") and chat is not None:
             await self.strip_buttons(context, chat.id, int(draft["prompt"]))
         if chat is not None:
-            await context.bot.send_message(chat.id, common.CANCELLED)
+            await context.bot.send_message(chat.id, self.cancelled)
         return END
 
     # -- entry with an unfinished draft -------------------------------------------------------

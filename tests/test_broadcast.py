@@ -52,16 +52,18 @@ async def test_broadcast_end_to_end_with_blocked_and_rate_limited(bot: harness.B
     assert "Answer key" in tutor.last.text and "Margaret Thornbury" in tutor.last.text
     await tutor.press("✅ Use this scenario")
     await tutor.press("📝 Use the scenario's 3 questions")
-    assert "3 question(s) added" in tutor.last.text
+    assert "3 questions added" in tutor.last.text
     await tutor.send("Which pathway has no clock pauses?\n* RTT\nNone of them")
     assert "Question 4 added" in tutor.last.text
     await tutor.press("Done with questions »")
     replies = await tutor.send("14/03/2025")
-    preview = next(m for m in replies if m.text.startswith("📚"))
-    assert preview.button_labels == ["▶️ Start", "✅ Mark as done"]
-    assert [m.kind for m in replies].count("poll") == 4
-    assert "Send <b>" not in tutor.last.text and "5 student(s)" in tutor.last.text
-    await tutor.press("▶️ Start", message=preview)  # inert in the preview
+    # The preview: the four quiz polls as students get them, then one message.
+    assert [m.kind for m in replies] == ["poll"] * 4 + ["text"]
+    preview = replies[-1]
+    assert preview.text.startswith("👀 Preview")
+    assert preview.button_labels == ["📣 Send", "« Back", "✖ Cancel"]
+    assert "Send <b>" not in preview.text and "(5 students)?" in preview.text
+    previewed = preview.text
     await tutor.press("📣 Send")
     assert "Sending: 0 of 5" in tutor.last.text
 
@@ -70,7 +72,8 @@ async def test_broadcast_end_to_end_with_blocked_and_rate_limited(bot: harness.B
 
     for i in (0, 2, 3, 4):
         messages = _exercise_messages(cls, i)
-        assert messages == [preview.text], i  # exactly once, exactly as previewed
+        assert len(messages) == 1, i  # exactly once, exactly as previewed
+        assert f"──────────\n{messages[0]}\n──────────" in previewed
     assert _exercise_messages(cls, 1) == []
     statuses = await _deliveries(cls)
     assert statuses[student_email(1)][0] == "blocked"
@@ -164,8 +167,9 @@ async def test_csv_upload_refused_line_by_line_then_accepted(bot: harness.Bot) -
     await tutor.send("Own scenario")
     await tutor.send("Work through these.")
     await tutor.press("⬆️ Upload a CSV")
-    assert "patient_name" in tutor.history[-2].text and tutor.last.kind == "document"
-    assert tutor.last.file_name == "exercise_patients_template.csv"
+    template, layout = tutor.history[-2:]
+    assert template.kind == "document" and "patient_name" in layout.text
+    assert template.file_name == "exercise_patients_template.csv"
     bad = (
         b"patient_name,nhs_number,pathway_type,clock_start,events\n"
         b"Ann Example,,rtt,-30,\n"
@@ -174,13 +178,16 @@ async def test_csv_upload_refused_line_by_line_then_accepted(bot: harness.Bot) -
     )
     await tutor.send_document("week5.csv", bad)
     assert "3 problem" not in tutor.last.text
-    assert "has 2 problem(s), so nothing from it was used" in tutor.last.text
+    assert "has 2 problems, so nothing from it was used" in tutor.last.text
     assert "Line 3, nhs_number" in tutor.last.text and "Line 4, pathway_type" in tutor.last.text
     await tutor.send("oops, text")
     assert "as a file" in tutor.last.text
     good = b"patient_name,pathway_type,clock_start,events\nAnn Example,rtt,-30,activity@-10\n"
     await tutor.send_document("week5.csv", good)
-    assert any("1 patient(s) ready" in m.text for m in tutor.history[-3:])
+    # The same summary as a built-in scenario: each patient, their pathway and clock start.
+    ready = tutor.last.text
+    assert "week5.csv: 1 patient ready.\n• Ann Example: 18-week RTT, clock started" in ready
+    assert "quiz questions" in ready  # the next step follows in the same message
     await tutor.press("No quiz »")
     await tutor.press("No due date »")
     await tutor.press("📣 Send")
@@ -215,14 +222,14 @@ async def test_back_cancel_and_validation_in_the_form(bot: harness.Bot) -> None:
     async with bot.services.db.service() as conn:
         assert await conn.fetchval("select count(*) from ptl_bot.exercises") == 0
     # A stale button from the closed form is answered, not ignored.
-    await tutor.press_data("bc:nd", message=tutor.last)
+    await tutor.press_data("bcf:nd", message=tutor.last)
 
 
 async def test_double_send_creates_one_exercise(bot: harness.Bot) -> None:
     cls = await make_class(bot, 2)
     await broadcast_simple(cls)
     confirm = cls.tutor.last
-    await cls.tutor.press_data("bc:send", message=confirm)  # a second press
+    await cls.tutor.press_data("bcf:send", message=confirm)  # a second press
     await cls.worker.drain()
     async with bot.services.db.service() as conn:
         assert await conn.fetchval("select count(*) from ptl_bot.exercises") == 1

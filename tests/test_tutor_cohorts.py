@@ -31,7 +31,7 @@ async def test_create_join_list_and_members(bot: harness.Bot) -> None:
     assert any("joined" in m.text and "Year 1 Group A" in m.text for m in cls.students[0].history)
     await tutor.send("/cohorts")
     assert tutor.last.text.startswith("👥 Your cohorts")
-    assert tutor.last.button_labels == ["Year 1 Group A · 3"]
+    assert tutor.last.button_labels == ["Year 1 Group A · 3", "➕ New cohort"]
     await tutor.press("Year 1 Group A · 3")
     assert "3 member(s)" in tutor.last.text
     assert cls.invite in tutor.last.text
@@ -50,12 +50,20 @@ async def test_cohort_command_needs_a_tutor_and_a_name(bot: harness.Bot) -> None
     async with bot.services.db.service() as conn:
         assert await conn.fetchval("select count(*) from ptl_bot.cohorts") == 0
     tutor = await make_tutor(bot)
+    # /cohort new with no name asks for it, and keeps asking until the name will do.
     await tutor.send("/cohort new")
-    assert "/cohort new" in tutor.last.text
+    assert "What should it be called?" in tutor.last.text
+    await tutor.send("x" * 81)
+    assert "80 characters" in tutor.last.text and "What should it be called?" in tutor.last.text
+    (created,) = await tutor.send("Year 2 <b>Group</b> & Co")
+    assert "Cohort <b>Year 2 <b>Group</b> & Co</b> created" not in created.text
+    assert "Year 2 <b>Group</b> & Co" in created.text  # escaped, shown literally
     await tutor.send("/cohort new " + "x" * 81)
     assert "80 characters" in tutor.last.text
     await tutor.send("/cohort new <b>Group</b> & Co")
     assert "<b>Group</b> & Co" in tutor.last.text  # escaped, shown literally
+    async with bot.services.db.service() as conn:
+        assert await conn.fetchval("select count(*) from ptl_bot.cohorts") == 2
 
 
 async def test_rotate_invite_old_link_stops_working(bot: harness.Bot) -> None:

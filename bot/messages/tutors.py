@@ -12,6 +12,13 @@ COHORT_USAGE = (
     "/cohorts: your cohorts, members and invite links"
 )
 COHORT_NAME_TOO_LONG = "A cohort name can be up to {limit} characters; please shorten it."
+COHORT_NAME_EMPTY = "I didn't see a name. Type the cohort's name, e.g. Year 1 Group A."
+COHORT_NAME_CONTROL = "That contains hidden control characters. Please type the name again."
+ASK_COHORT_NAME = (
+    "👥 <b>New cohort</b>\nWhat should it be called? Type its name (up to {limit} characters), "
+    "e.g. <i>Year 1 Group A</i>."
+)
+NEW_COHORT_BUTTON = "➕ New cohort"
 COHORT_CREATED = (
     "✅ Cohort <b>{name}</b> created.\n\n"
     "Share this invite link with the class (a student taps it, confirms their platform email "
@@ -89,7 +96,7 @@ SCENARIO_BUTTON = "{title} ({n})"
 UPLOAD_CSV_BUTTON = "⬆️ Upload a CSV"
 NO_PATIENTS_BUTTON = "No patients »"
 SCENARIO_DETAIL = (
-    "🧑‍⚕️ <b>{title}</b>: {n} patients\n"
+    "🧑‍⚕️ <b>{title}</b>: {n}\n"
     "<i>Practises:</i> {teaches}\n\n"
     "<b>Answer key</b> (for you; students don't see it):\n{answer_key}\n\n"
     "Patients:\n{patients}"
@@ -117,27 +124,29 @@ CSV_NOT_CSV = (
 CSV_TOO_BIG = "That file is {kb} KB; a scenario CSV is at most {limit} KB."
 CSV_DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Please send it again."
 CSV_ERRORS = (
-    "❌ <b>{file}</b> has {n} problem(s), so nothing from it was used. Fix these lines and "
+    "❌ <b>{file}</b> has {problems}, so nothing from it was used. Fix these lines and "
     "send the file again:\n\n{lines}"
 )
-CSV_OK = "✅ <b>{file}</b>: {n} patient(s) ready."
+CSV_OK = "✅ <b>{file}</b>: {patients} ready.\n{lines}"
 CSV_WARNINGS = "\n\n⚠️ Worth a look (allowed, e.g. if the exercise is about spotting them):\n{lines}"
 ASK_QUIZ = (
     "📝 (step 5 of 6) Add <b>quiz questions</b>? Students get them as Telegram quiz polls when "
-    "they press Start, and you see their scores in /progress.\n\n"
+    "they are ready (📝 Take the quiz, after Start), then the answer key with your "
+    "explanations; you see every answer in /progress.\n\n"
     "To add one, send it as lines: the question, then each answer on its own line with the "
     "right one marked <code>*</code>, and optionally a line starting <code>?</code> with an "
     "explanation:\n\n"
     "<code>Which RTT code starts a new clock after active monitoring?\n10\n* 11\n20\n"
     "? Code 11: treatment decided after active monitoring.</code>"
 )
-SUGGESTED_QUIZ_BUTTON = "📝 Use the scenario's {n} questions"
+SUGGESTED_QUIZ_BUTTON = "📝 Use the scenario's {questions}"
+QUIZ_SO_FAR = "\n\nSo far: {questions}."
 NO_QUIZ_BUTTON = "No quiz »"
 QUIZ_DONE_BUTTON = "Done with questions »"
 QUESTION_ADDED = (
     "✅ Question {n} added ({correct} is the right answer). Send another, or press Done."
 )
-SUGGESTED_ADDED = "✅ {n} question(s) added. Send another, or press Done."
+SUGGESTED_ADDED = "✅ {questions} added. Send another, or press Done."
 QUESTION_LIMIT = "That's {limit} questions, the most one exercise can have."
 QUESTION_PROBLEM = "❌ {problem}\n\nSend the question again (see the example above)."
 ASK_DUE = (
@@ -146,20 +155,34 @@ ASK_DUE = (
 )
 NO_DUE_BUTTON = "No due date »"
 DUE_IN_PAST = "{date} is in the past; type a date from today on, or press No due date."
-PREVIEW_HEADER = "👀 <b>Preview</b>: this is exactly what each student will get."
-PREVIEW_QUIZ_HEADER = "…and when they press Start, these quiz polls:"
-CONFIRM_SEND = (
-    "📣 Send <b>{title}</b> to <b>{cohort}</b> ({members} student(s))?\n{patients}{quiz}{due}"
+PREVIEW = (
+    "👀 <b>Preview</b>: each student gets the message between the lines, with ▶️ Start and "
+    "✅ Mark as done buttons{quiz}.\n"
+    "──────────\n{exercise}\n──────────\n\n{confirm}"
 )
-CONFIRM_PATIENTS = "🧑‍⚕️ {n} scenario patient(s)\n"
-CONFIRM_QUIZ = "📝 {n} quiz question(s)\n"
-CONFIRM_DUE = "📅 Due {date}\n"
+PREVIEW_QUIZ_ABOVE = "; the quiz polls above follow when they tap 📝 Take the quiz"
+CONFIRM_SEND = "📣 Send <b>{title}</b> to <b>{cohort}</b> ({students})?"
 SEND_BUTTON = "📣 Send"
 PREVIEW_BUTTON_ANSWER = "This is your preview: students' buttons will work."
 SEND_NO_MEMBERS = "Nobody is in <b>{cohort}</b> now, so nothing was sent."
 SENT_ALREADY = "This exercise was already sent; its progress is below."
 BROADCAST_CANCELLED = "Cancelled. Nothing was sent."
 BROADCAST_EXPIRED = "That preview is out of date. Start again with /broadcast."
+BROADCAST_WHERE = "step {n} of 6 · {title}"
+BROADCAST_WHERE_PREVIEW = "the preview"
+BROADCAST_STEPS = {
+    "cohort": "Cohort",
+    "title": "Title",
+    "brief": "Brief",
+    "scenario": "Scenario patients",
+    "detail": "Scenario patients",
+    "csv": "Scenario patients",
+    "quiz": "Quiz",
+    "due": "Due date",
+}
+CURRENTLY = "Currently: <b>{value}</b>"
+TAP_A_BUTTON = "Please tap one of the buttons below."
+DUE_UNREADABLE = "I couldn't read that as a date."
 
 # --- progress of a broadcast (the tutor's live message) -----------------------------------
 PROGRESS_SENDING = "📣 <b>{title}</b> → {cohort}\n⏳ Sending: {sent} of {total} sent{extra}"
@@ -182,7 +205,7 @@ PROGRESS_HINTS = {
 }
 PROGRESS_BUTTON = "📊 Progress"
 RESEND_BUTTON = "🔁 Resend to {n}"
-RESENT = "🔁 Queued again for {n} student(s)."
+RESENT = "🔁 Queued again for {students}."
 NOTHING_TO_RESEND = "Nothing to resend."
 
 
