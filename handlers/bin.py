@@ -107,7 +107,14 @@ async def confirm_delete(update: Update, context: BotContext, student: Student) 
             student.email, match[1], int(match[2]), at=context.services.clock.now()
         )
     except PatientNotFoundError:
-        await query.answer(text.GONE, show_alert=True)
+        binned = await _binned(context, student, match[1] if match else None)
+        if binned is None:
+            await query.answer(text.GONE, show_alert=True)
+            return
+        # A second tap on "Yes, delete" (or a double tap): it is in the bin already.
+        await query.answer()
+        body = text.ALREADY_BINNED.format(name=_name(binned), days=BIN_DAYS)
+        await edit_or_send(update, context, body, _deleted_keyboard(binned))
         return
     except StaleWriteError as stale:
         await query.answer()
@@ -117,16 +124,34 @@ async def confirm_delete(update: Update, context: BotContext, student: Student) 
         await edit_or_send(update, context, f"{text.STALE_DELETE}\n\n{body}", keyboard)
         return
     await query.answer()
-    keyboard = InlineKeyboardMarkup(
+    body = text.DELETED.format(name=_name(deleted), days=BIN_DAYS)
+    await edit_or_send(update, context, body, _deleted_keyboard(deleted))
+
+
+def _deleted_keyboard(patient: Patient) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(text.UNDO, callback_data=f"undo:{deleted.patient_id}"),
+                InlineKeyboardButton(text.UNDO, callback_data=f"undo:{patient.patient_id}"),
                 InlineKeyboardButton(text.TO_PTL, callback_data="ptl:0:all:all"),
             ]
         ]
     )
-    body = text.DELETED.format(name=_name(deleted), days=BIN_DAYS)
-    await edit_or_send(update, context, body, keyboard)
+
+
+async def _binned(context: BotContext, student: Student, patient_id: str | None) -> Patient | None:
+    """The patient if it is in the bin (still within its days), else None."""
+    if patient_id is None:
+        return None
+    try:
+        patient = await context.services.patients.get(
+            student.email, patient_id, include_deleted=True
+        )
+    except PatientNotFoundError:
+        return None
+    if patient.deleted_at is None:
+        return None
+    return patient if days_left(patient.deleted_at, context.services.clock.now()) else None
 
 
 async def _restore(context: BotContext, student: Student, patient_id: str) -> tuple[str, Patient]:

@@ -103,6 +103,7 @@ class NewCohortForm(Form):
     async def _command(self, update: Update, context: BotContext, student: Student) -> object:
         args = context.args or []
         if not args or args[0].lower() not in ("new", "create", "add"):
+            await self.close_quietly(update, context)
             await context.bot.send_message(student.chat_id, text.COHORT_USAGE)
             if not args:
                 await _list(update, context, student)
@@ -113,7 +114,7 @@ class NewCohortForm(Form):
         problem = _name_problem(name)
         if problem is not None:
             return await self.fresh(update, context, error=problem)
-        self.drop(context)
+        await self.close_quietly(update, context)
         await _create(context, student, name)
         return END
 

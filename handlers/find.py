@@ -121,7 +121,7 @@ class FindForm(Form):
             return await self.fresh(update, context)
         problem = check_query(query)
         if problem is None:
-            self.drop(context)
+            await self.close_quietly(update, context)
             await search(update, context, student, query)
             return END
         return await self.fresh(update, context, error=problem)

@@ -273,6 +273,17 @@ class Form:
         if context.user_data is not None:
             context.user_data.pop(self.name, None)
 
+    async def close_quietly(self, update: Update, context: BotContext) -> None:
+        """Drop any draft of this form and take the buttons off its prompt (an entry point
+        that answers at once, such as `/find smith`, leaves no form behind)."""
+        draft = self.draft(context)
+        if draft is None:
+            return
+        self.drop(context)
+        chat = update.effective_chat
+        if draft.get("prompt") and chat is not None:
+            await self.strip_buttons(context, chat.id, int(draft["prompt"]))
+
     def idle_limit(self, context: BotContext) -> dt.timedelta:
         return dt.timedelta(minutes=context.services.settings.form_idle_minutes)
 
@@ -604,7 +615,9 @@ class Form:
         if not self.worth_keeping(draft):
             self.drop(context)  # nothing answered yet: nothing to hold, nothing to say
             return
-        draft["held"] = context.services.clock.now()
+        # Held in this order (a clock may stand still in tests and the console).
+        others = [f.draft(context) or {} for f in _forms(context.application) if f is not self]
+        draft["held"] = 1 + max((int(d.get("held") or 0) for d in others), default=0)
         await context.bot.send_message(
             chat_id,
             text.ON_HOLD.format(command=self.command, where=self.where(draft)),
@@ -678,8 +691,17 @@ class Form:
         pressed = query.message.message_id if query.message is not None else None
         if prompt and chat is not None and prompt != pressed:
             await self.strip_buttons(context, chat.id, int(prompt))
+        # A notice about several held forms keeps the other forms' buttons.
+        markup = query.message.reply_markup if isinstance(query.message, Message) else None
+        rows = [
+            [b for b in row if not str(b.callback_data or "").endswith(":" + self.name)]
+            for row in (markup.inline_keyboard if markup is not None else ())
+        ]
+        rest = InlineKeyboardMarkup([row for row in rows if row]) if any(rows) else None
         with contextlib.suppress(TelegramError):
-            await query.edit_message_text(text.DISCARDED.format(command=self.command))
+            await query.edit_message_text(
+                text.DISCARDED.format(command=self.command), reply_markup=rest
+            )
         return END
 
     def worth_keeping(self, draft: Draft) -> bool:
@@ -772,13 +794,7 @@ def held_forms(update: Update, context: BotContext) -> list[tuple[Form, Draft]]:
         for form in _forms(context.application)
         if (draft := form.on_hold(update, context)) is not None
     ]
-    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-
-    def when(item: tuple[Form, Draft]) -> dt.datetime:
-        stamp = item[1].get("held") or item[1].get("touched")
-        return stamp if isinstance(stamp, dt.datetime) else epoch
-
-    return sorted(held, key=when, reverse=True)
+    return sorted(held, key=lambda item: int(item[1].get("held") or 0), reverse=True)
 
 
 async def _hold_on_switch(update: Update, context: BotContext) -> None:

@@ -230,7 +230,7 @@ class TimeForm(Form):
     name = "settings"
     prefix = "sett"
     command = "/settings"
-    own_commands = frozenset({"settings"})
+    own_commands = frozenset[str]()  # /settings again: a new panel, and the picker closes
     own_callbacks = ("set:time",)
     states = (TIME,)
 

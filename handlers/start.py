@@ -150,7 +150,8 @@ async def start(update: Update, context: BotContext) -> object:
         if invite is not None:
             lines.append(_join_text(await join_cohort(services, student.email, invite)))
         name = esc(student.first_name or "there")
-        lines.append(text.WELCOME_BACK.format(name=name))
+        welcome = text.WELCOME_BACK_TUTOR if student.is_tutor else text.WELCOME_BACK
+        lines.append(welcome.format(name=name))
         await _say(update, context, "\n\n".join(lines), main_menu_keyboard())
         return END
 
@@ -363,6 +364,8 @@ async def _linked(update: Update, context: BotContext, outcome: CheckOutcome) ->
         lines.append(_join_text(await join_cohort(context.services, link.email, invite)))
     student = await current_student(update, context)
     name = esc(student.first_name if student and student.first_name else "there")
+    if student is not None and student.is_tutor:
+        lines.append(text.TUTOR_WELCOME)
     lines.append(text.FIRST_MENU.format(name=name))
     await _say(update, context, "\n\n".join(lines), main_menu_keyboard())
 

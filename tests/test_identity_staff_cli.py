@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -44,3 +45,33 @@ async def test_staff_add_list_remove(db: Database, db_dsn: str) -> None:
     code, _, err = await run_cli(db_dsn, "remove", "tess.tutor@uni.ac.uk")
     assert code == 1 and "is not staff" in err
     assert await StaffRepository(db).list() == []
+
+
+async def test_the_readmes_staff_commands_work_as_written(db: Database, db_dsn: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^python -m bot staff (.+)$", readme, re.M)
+    inline = re.findall(r"`python -m bot staff (add EMAIL \w+)`", readme)
+    assert len(lines) >= 4 and inline, "the README shows how to add staff"
+    for line in lines:
+        code, out, err = await run_cli(db_dsn, *line.split())
+        assert code == 0, (line, out, err)
+    # The inline form, with a real address in place of EMAIL.
+    code, out, _ = await run_cli(db_dsn, *inline[0].replace("EMAIL", "tara@uni.ac.uk").split())
+    assert code == 0 and "tara@uni.ac.uk added as tutor." in out
+    assert await StaffRepository(db).list() == [
+        ("ops@uni.ac.uk", "admin"),
+        ("tara@uni.ac.uk", "tutor"),
+    ]
+
+
+async def test_the_role_as_a_word_or_an_option_means_the_same(db: Database, db_dsn: str) -> None:
+    code, out, _ = await run_cli(db_dsn, "add", "ann@uni.ac.uk", "admin")
+    assert code == 0 and "added as admin" in out
+    code, out, _ = await run_cli(db_dsn, "add", "ann@uni.ac.uk", "--role", "admin")
+    assert code == 0 and "already admin" in out
+    code, _, err = await run_cli(db_dsn, "add", "ann@uni.ac.uk", "tutor", "--role", "admin")
+    assert code == 2 and "pick one" in err
+    code, _, err = await run_cli(db_dsn, "add", "ann@uni.ac.uk", "teacher")
+    assert code == 2 and "invalid choice" in err and "Traceback" not in err
+    code, out, _ = await run_cli(db_dsn, "--help")
+    assert code == 0 and "staff {add,remove,list} [EMAIL] [tutor|admin]" in out

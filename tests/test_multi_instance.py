@@ -72,10 +72,9 @@ def _setup(app: Application) -> None:  # type: ignore[type-arg]
             name="test_form",
             persistent=True,
         ),
-        group=-5,
     )
-    app.add_handler(CommandHandler("slow", _slow), group=-5)
-    app.add_handler(CommandHandler("fast", _fast), group=-5)
+    app.add_handler(CommandHandler("slow", _slow))
+    app.add_handler(CommandHandler("fast", _fast))
 
 
 @pytest.fixture
@@ -256,7 +255,6 @@ async def test_a_timeout_on_one_replica_does_not_end_a_form_continued_on_another
                     persistent=True,
                     conversation_timeout=timeout,
                 ),
-                group=-5,
             )
 
         return setup

@@ -41,6 +41,20 @@ async def test_delete_asks_first_then_bins_and_undo_restores(bot: Bot) -> None:
     assert "Ann Lee is already on your PTL" in replies[0].text
 
 
+async def test_a_second_tap_on_yes_delete_says_already_in_the_bin(bot: Bot) -> None:
+    sam, pid = await _open_card(bot)
+    (confirm,) = await sam.press("🗑 Delete")
+    yes = next(b for row in confirm.buttons for b in row if b.text == "🗑 Yes, delete")
+    await sam.press("🗑 Yes, delete", message=confirm)
+    # The phone still shows the old buttons for a moment: the second tap lands on them.
+    (again,) = await sam.press_data(yes.callback_data or "", message=confirm)
+    assert again.text.startswith("🗑 Ann Lee is already in the bin. Tap Undo to bring it back")
+    assert again.button_labels == ["↩️ Undo", "« PTL"]
+    replies = await sam.press("↩️ Undo", message=again)
+    assert "Ann Lee is back on your PTL" in replies[0].text
+    assert [p.patient_id for p in await bot.services.patients.list(EMAIL)] == [pid]
+
+
 async def test_stale_delete_is_refused_with_the_fresh_card(bot: Bot) -> None:
     sam, pid = await _open_card(bot)
     await sam.press("🗑 Delete")

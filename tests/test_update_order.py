@@ -50,7 +50,7 @@ async def test_chats_run_side_by_side_and_each_chat_in_order(db: Database) -> No
         await update.effective_message.reply_text(f"done {label}")
 
     def setup(app: Application) -> None:  # type: ignore[type-arg]
-        app.add_handler(CommandHandler("work", work), group=-5)
+        app.add_handler(CommandHandler("work", work))
 
     settings = harness.test_settings(concurrent_updates=4)
     bot = await harness.make_bot(db, settings=settings, setup=setup, start=True)

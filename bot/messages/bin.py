@@ -14,6 +14,10 @@ DELETED = (
     "🗑 <b>{name}</b> is in the bin. Tap Undo to bring it back, or restore it from /bin "
     "within {days} days."
 )
+ALREADY_BINNED = (
+    "🗑 <b>{name}</b> is already in the bin. Tap Undo to bring it back, or restore it from "
+    "/bin within {days} days."
+)
 UNDO = "↩️ Undo"
 TO_PTL = "« PTL"
 RESTORED = "↩️ <b>{name}</b> is back on your PTL."

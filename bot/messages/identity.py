@@ -104,6 +104,20 @@ LINKED = (
     "✅ Linked! You're signed in as <b>{email}</b>. Your PTL here is the same one you see on "
     "the platform."
 )
+TUTOR_WELCOME = (
+    "🎓 You're listed as a <b>tutor</b>, so you have the tutor commands too (they're in the "
+    "menu next to the text box):\n"
+    "/cohort new <i>NAME</i>: create a cohort and get its invite link\n"
+    "/cohorts: your cohorts, members and invite links\n"
+    "/broadcast: send an exercise to a cohort\n"
+    "/progress: who has done each exercise, question by question\n"
+    "/students: your students' PTL summaries\n"
+    "Everything students do works for you as well, on your own PTL. /help lists it all."
+)
+WELCOME_BACK_TUTOR = (
+    "👋 Welcome back, {name}! You're signed in as a <b>tutor</b>: /cohorts, /broadcast and "
+    "/progress are yours; /help lists every command."
+)
 LINKED_SWITCHED = "(This Telegram account was linked to <b>{old}</b> before.)"
 LINKED_ELSEWHERE = (
     "🔐 Your platform email {masked} has just been linked to a different Telegram account, "

@@ -544,10 +544,13 @@ class ChatUser:
         last_name: str | None = None,
         username: str | None = None,
         strict_callbacks: bool = True,
+        group_chat_id: int | None = None,
     ) -> None:
         self.app, self.api = app, api
         self.user_id = user_id
-        self.chat_id = user_id  # private chat: chat id equals user id
+        # A private chat's id is the user's id; `group_chat_id` makes this user speak in a
+        # group instead (a negative id, as Telegram's are).
+        self.chat_id = group_chat_id if group_chat_id is not None else user_id
         self.user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name,
                                      "language_code": "en"}  # fmt: skip
         if last_name:
@@ -610,8 +613,7 @@ class ChatUser:
     async def press_data(self, data: str, *, message: SentMessage) -> list[SentMessage]:
         query_id = f"cq{self.api.next_update_id()}"
         raw_message = dict(message.raw)
-        raw_message["chat"] = {"id": self.chat_id, "type": "private",
-                               "first_name": self.user["first_name"]}  # fmt: skip
+        raw_message["chat"] = self._chat()
         replies = await self._feed(
             {
                 "callback_query": {
@@ -642,10 +644,15 @@ class ChatUser:
         return {
             "message_id": self.api.next_message_id(self.chat_id),
             "date": int(time.time()),
-            "chat": {"id": self.chat_id, "type": "private", "first_name": self.user["first_name"]},
+            "chat": self._chat(),
             "from": self.user,
             **content,
         }
+
+    def _chat(self) -> dict[str, Any]:
+        if self.chat_id == self.user_id:
+            return {"id": self.chat_id, "type": "private", "first_name": self.user["first_name"]}
+        return {"id": self.chat_id, "type": "group", "title": "A group"}
 
     async def _feed(self, payload: dict[str, Any]) -> list[SentMessage]:
         seen: list[SentMessage] = []

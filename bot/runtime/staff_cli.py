@@ -1,4 +1,7 @@
-"""`python -m bot staff add|remove|list [EMAIL] [--role tutor|admin]`: who is staff.
+"""`python -m bot staff add|remove|list [EMAIL] [tutor|admin]`: who is staff.
+
+The role may be typed as a word after the email (`staff add EMAIL tutor`, as the README
+shows) or as `--role tutor`; both mean the same, and tutor is the default.
 
 Why a command and not a rule: a role is a permission, so it is granted by the operator by
 name, never inferred from the text of an address ("tutor.smith@..." is a student until
@@ -20,15 +23,28 @@ from storage.links import StaffRepository
 
 def add_staff_parser(sub: Any) -> None:
     """Register the `staff` subcommand on the CLI's subparsers."""
+    roles = "|".join(StaffRepository.ROLES)
     staff = sub.add_parser(
         "staff",
         help="list, add or remove tutors and admins (by platform email)",
-        description="Tutors and admins are listed by platform email; roles are never guessed.",
+        usage=f"python -m bot staff {{add,remove,list}} [EMAIL] [{roles}]",
+        description=(
+            "Tutors and admins are listed by platform email; roles are never guessed. "
+            "Examples: staff add tess@uni.ac.uk tutor · staff add ops@uni.ac.uk admin · "
+            "staff list · staff remove tess@uni.ac.uk"
+        ),
     )
     staff.add_argument("action", choices=("add", "remove", "list"))
     staff.add_argument("email", nargs="?", help="platform email (add and remove)")
     staff.add_argument(
-        "--role", choices=StaffRepository.ROLES, default="tutor", help="for add (default: tutor)"
+        "role_word",
+        nargs="?",
+        choices=StaffRepository.ROLES,
+        metavar=roles,
+        help="for add: the role (default: tutor); the same as --role",
+    )
+    staff.add_argument(
+        "--role", choices=StaffRepository.ROLES, default=None, help="for add (default: tutor)"
     )
     staff.set_defaults(func=run_staff)
 
@@ -51,7 +67,15 @@ def run_staff(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
         email = checked.email
-    return asyncio.run(_staff(settings, args.action, email, args.role))
+    if args.role_word and args.role and args.role_word != args.role:
+        print(f"Two roles given ({args.role_word} and --role {args.role}): pick one.",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.action != "add" and (args.role_word or args.role):
+        print(f"A role only goes with staff add, not staff {args.action}.", file=sys.stderr)
+        return 2
+    role = args.role_word or args.role or "tutor"
+    return asyncio.run(_staff(settings, args.action, email, role))
 
 
 async def _staff(settings: Settings, action: str, email: str | None, role: str) -> int:
@@ -63,7 +87,7 @@ async def _staff(settings: Settings, action: str, email: str | None, role: str) 
         if action == "list":
             rows = await staff.list()
             if not rows:
-                print("No staff yet. Add a tutor with: python -m bot staff add EMAIL --role tutor")
+                print("No staff yet. Add a tutor with: python -m bot staff add EMAIL tutor")
             for row_email, row_role in rows:
                 print(f"{row_role:<6} {row_email}")
             return 0
