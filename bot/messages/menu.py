@@ -44,7 +44,9 @@ def help_text(*, linked: bool, tutor: bool) -> str:
     if tutor:
         tutor_lines = [(c, d.removeprefix("Tutor: ")) for c, d in TUTOR_COMMANDS]
         parts.append(HELP_TUTOR_TITLE + "\n" + lines(tuple(tutor_lines)))
-        parts.append(HELP_STUDENTS_TOO_TITLE + "\n" + lines(STUDENT_COMMANDS))
+        # A command both lists have (/progress) does the tutor's thing for a tutor.
+        theirs = tuple((c, d) for c, d in STUDENT_COMMANDS if c not in dict(TUTOR_COMMANDS))
+        parts.append(HELP_STUDENTS_TOO_TITLE + "\n" + lines(theirs))
     else:
         parts.append(HELP_STUDENT_TITLE + "\n" + lines(STUDENT_COMMANDS))
     parts.append(HELP_FOOTER)
