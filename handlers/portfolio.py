@@ -1,7 +1,8 @@
 """/portfolio: choose what the PDF shows (name, email, period), then get the PDF.
 
-A short conversation: one message of choices with buttons (✏️ Name, 📧 show or hide the
-email, the period, 📄 Make), and one typed step for the name. The choices are kept in the
+A short form (handlers/forms.py, so it follows every form's rules): one message of choices
+with buttons (✏️ Name, 📧 show or hide the email, the period, 📄 Make), and one typed step for
+the name. The choices are kept in the
 student's `user_data` (persisted), so the next portfolio starts from the last one. Nothing
 is stored in the database; the PDF is made from the student's record
 (`bot.services.progress`, counted in SQL as the student), their /stats chart and those
@@ -16,20 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
-import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ChatAction
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.messages import portfolio as text
 from bot.messages.html import esc
@@ -37,16 +29,16 @@ from bot.services import charts, pdf_fonts
 from bot.services.container import BotContext
 from bot.services.portfolio import PortfolioChoices, portfolio_pdf
 from bot.services.stats import summarise
-from handlers.guards import Student, student_only
+from handlers.forms import END, Draft, Form, Keyboard
+from handlers.guards import Student, current_student, student_only
 from handlers.my_progress import record_service
 from handlers.ptl import load_entries
 from handlers.replies import say
 
 log = logging.getLogger(__name__)
-GROUP = 8
-CHOOSING, NAMING = range(2)
+CHOOSING, NAMING = "choose", "name"
 NAME_LIMIT = 80
-_KEY = "portfolio"
+_KEY = "portfolio_choices"  # user_data; "portfolio" is the form's own draft
 
 
 def _choices(context: BotContext, student: Student) -> dict[str, Any]:
@@ -87,36 +79,86 @@ def _options(context: BotContext, student: Student) -> tuple[str, InlineKeyboard
     return body, keyboard
 
 
-@student_only
-async def portfolio_command(update: Update, context: BotContext, student: Student) -> int:
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await say(update, context, *_options(context, student), new=True)
-    return CHOOSING
+class PortfolioForm(Form):
+    """The choices message is the form's prompt; ✏️ Name is its one typed step."""
 
+    name = "portfolio"
+    prefix = "pf"
+    command = "/portfolio"
+    own_commands = frozenset({"portfolio"})
+    states = (CHOOSING, NAMING)
+    cancelled = text.CANCELLED
 
-@student_only
-async def choose(update: Update, context: BotContext, student: Student) -> int:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    action = (query.data or "").removeprefix("pf:")
-    c = _choices(context, student)
-    if action == "name":
-        await say(update, context, text.ASK_NAME.format(name=esc(c["name"])))
-        return NAMING
-    if action == "email":
-        c["email"] = not c["email"]
-    elif action == "period":
-        c["recent"] = not c["recent"]
-    elif action == "cancel":
-        await say(update, context, text.CANCELLED)
-        return ConversationHandler.END
-    elif action == "make":
-        await _make(update, context, student)
-        return ConversationHandler.END
-    await say(update, context, *_options(context, student))
-    return CHOOSING
+    def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
+        start = self.entry(student_only(self._start))
+        return [
+            CommandHandler("portfolio", start),
+            CallbackQueryHandler(start, pattern=r"^pf:open$"),
+        ]
+
+    async def _start(self, update: Update, context: BotContext, student: Student) -> object:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return await self.fresh(update, context)
+
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        assert update.effective_chat is not None
+        old = self.draft(context) or {}
+        if old.get("prompt"):
+            await self.strip_buttons(context, update.effective_chat.id, int(old["prompt"]))
+        draft = self.new_draft(context, update.effective_chat.id, CHOOSING)
+        return await self.show(CHOOSING, draft, update, context)
+
+    def worth_keeping(self, draft: Draft) -> bool:
+        return False  # the choices are kept anyway: /portfolio starts from them
+
+    async def render(
+        self, step: str, draft: Draft, update: Update, context: BotContext
+    ) -> tuple[str, Keyboard]:
+        student = await current_student(update, context)
+        assert student is not None
+        if step == NAMING:
+            body = text.ASK_NAME.format(name=esc(_choices(context, student)["name"]))
+            return body, self.keyboard(cancel=False)
+        return _options(context, student)
+
+    async def on_text(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if step != NAMING:
+            return await self.show(step, draft, update, context, error=text.TAP_A_BUTTON)
+        student = await current_student(update, context)
+        if student is None:
+            return END
+        name = clean_name(raw)
+        if name is None:
+            error = text.NAME_BAD.format(limit=NAME_LIMIT)
+            return await self.show(NAMING, draft, update, context, error=error)
+        missing = await asyncio.to_thread(pdf_fonts.missing_characters, name)
+        if missing:
+            error = text.NAME_NO_FONT.format(chars=esc(" ".join(missing)))
+            return await self.show(NAMING, draft, update, context, error=error)
+        _choices(context, student)["name"] = name
+        return await self.back_to(CHOOSING, draft, update, context)
+
+    async def on_button(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        student = await current_student(update, context)
+        if student is None:
+            return END
+        c = _choices(context, student)
+        if action == "name":
+            return await self.go(NAMING, draft, update, context)
+        if action == "email":
+            c["email"] = not c["email"]
+        elif action == "period":
+            c["recent"] = not c["recent"]
+        elif action == "make":
+            self.drop(context)
+            await _make(update, context, student)
+            return END
+        return await self.show(CHOOSING, draft, update, context)
 
 
 def clean_name(typed: str) -> str | None:
@@ -128,23 +170,6 @@ def clean_name(typed: str) -> str | None:
     if any(unicodedata.category(ch).startswith("C") for ch in name):
         return None
     return name
-
-
-@student_only
-async def name_typed(update: Update, context: BotContext, student: Student) -> int:
-    message = update.effective_message
-    assert message is not None
-    name = clean_name(message.text or "")
-    if name is None:
-        await say(update, context, text.NAME_BAD.format(limit=NAME_LIMIT))
-        return NAMING
-    missing = await asyncio.to_thread(pdf_fonts.missing_characters, name)
-    if missing:
-        await say(update, context, text.NAME_NO_FONT.format(chars=esc(" ".join(missing))))
-        return NAMING
-    _choices(context, student)["name"] = name
-    await say(update, context, *_options(context, student))
-    return CHOOSING
 
 
 async def _chart(context: BotContext, student: Student) -> bytes | None:
@@ -183,36 +208,6 @@ async def _make(update: Update, context: BotContext, student: Student) -> None:
     )
 
 
-async def end_quietly(update: Update, context: BotContext) -> int:
-    """Another command or someone else's button: the student moved on."""
-    return ConversationHandler.END
-
-
-def build_conversation() -> ConversationHandler[Any]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBUserWarning)  # callback entry, per-chat on purpose
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("portfolio", portfolio_command),
-                CallbackQueryHandler(portfolio_command, pattern=r"^pf:open$"),
-            ],
-            states={
-                CHOOSING: [
-                    CallbackQueryHandler(choose, pattern=r"^pf:(name|email|period|make|cancel)$")
-                ],
-                NAMING: [MessageHandler(filters.TEXT & ~filters.COMMAND, name_typed)],
-            },
-            fallbacks=[
-                CommandHandler("portfolio", portfolio_command),
-                MessageHandler(filters.COMMAND, end_quietly),
-                CallbackQueryHandler(end_quietly),
-            ],
-            name="portfolio",
-            persistent=True,
-            allow_reentry=True,
-        )
-
-
 async def _warm_fonts(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Cut the body font and read the fonts' character maps in the background."""
     asyncio.get_running_loop().run_in_executor(None, pdf_fonts.warm_up)
@@ -221,5 +216,5 @@ async def _warm_fonts(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     from bot.hooks import add_startup_hook
 
-    app.add_handler(build_conversation(), group=GROUP)
+    PortfolioForm().register(app)
     add_startup_hook(app, _warm_fonts)

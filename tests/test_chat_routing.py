@@ -27,7 +27,7 @@ from tests.ptl_support import add_patient
 from tests.test_tutor_helpers import TUTOR_EMAIL, make_class, tutor_bot
 
 PROBE = "Zebra Crossing"
-FORM_KEYS = ("add", "update", "broadcast", "find", "settings", "cohort")
+FORM_KEYS = ("add", "update", "broadcast", "find", "settings", "cohort", "portfolio")
 
 
 @pytest.fixture
@@ -79,6 +79,11 @@ async def _open_cohort(tess: ChatUser) -> None:
     await tess.send("/cohort new")
 
 
+async def _open_portfolio(tess: ChatUser) -> None:
+    await tess.send("/portfolio")
+    await tess.press("✏️ Name")
+
+
 FORMS = {
     "add": OpenForm("add", "/add", _open_add, "Step 2 of 9 · NHS number", keeps=True),
     "update": OpenForm("update", "/update", _open_update, "Add a note · Ann Example", keeps=True),
@@ -86,6 +91,7 @@ FORMS = {
     "find": OpenForm("find", "/find", _open_find, "Type part of a patient's name", keeps=False),
     "settings": OpenForm("settings", "/settings", _open_settings, "Reminder time", keeps=False),
     "cohort": OpenForm("cohort", "/cohort new", _open_cohort, "What should it be", keeps=False),
+    "portfolio": OpenForm("portfolio", "/portfolio", _open_portfolio, "Type the name", False),
 }
 
 COMMANDS = sorted({c for c, _ in STUDENT_COMMANDS} | {c for c, _ in TUTOR_COMMANDS} | {"start"})
@@ -103,8 +109,8 @@ def expected_owner(form: OpenForm, command: str) -> str:
         return "resume:broadcast"
     if command in ("add", "update", "find"):
         return command  # a form that takes typed text right away
-    if command == "broadcast":
-        return "broadcast"  # its first step is buttons: "please tap one"
+    if command in ("broadcast", "portfolio"):
+        return command  # its first step is buttons: "please tap one"
     return "held" if form.keeps else "nobody"
 
 
@@ -129,6 +135,8 @@ def landed(replies: list[SentMessage], owner: str, form: OpenForm) -> bool:
         return f"No patient on your PTL matches “{PROBE}”" in joined
     if owner == "broadcast":
         return "Please tap one of the buttons below" in joined and "Which cohort" in joined
+    if owner == "portfolio":
+        return "Please tap one of the buttons below" in joined and "Your portfolio" in joined
     raise AssertionError(owner)
 
 

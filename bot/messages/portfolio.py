@@ -26,8 +26,9 @@ MAKE = "📄 Make my portfolio"
 CANCEL = "✖ Cancel"
 ASK_NAME = (
     "Type the name to show on your portfolio (as you would like an employer to read it), "
-    "or send /portfolio to keep <b>{name}</b>."
+    "or tap « Back to keep <b>{name}</b>."
 )
+TAP_A_BUTTON = "Please tap one of the buttons below."
 NAME_BAD = "A name of 1 to {limit} characters, please (letters in any script are fine)."
 NAME_NO_FONT = (
     "These characters cannot be printed in the PDF: {chars}. Please type the name without them."
