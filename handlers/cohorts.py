@@ -20,7 +20,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.messages import tutors as text
+from bot.messages.numbers import plural
 from bot.rules.dates import format_date
+from bot.rules.fields import clip
 from bot.services.container import BotContext
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, tutor_only
@@ -73,7 +75,7 @@ def _card_keyboard(cohort: CohortSummary) -> InlineKeyboardMarkup:
 def _card(context: BotContext, cohort: CohortSummary) -> str:
     body = text.COHORT_CARD.format(
         name=_esc(cohort.name),
-        members=cohort.members,
+        members=plural(cohort.members, "member"),
         created=when(context, cohort.created_at),
         link=invite_link(context, cohort.invite_code),
     )
@@ -310,7 +312,7 @@ async def _members(
     lines = [
         text.MEMBERS_TITLE.format(
             name=_esc(cohort.name),
-            count=len(members),
+            count=plural(len(members), "member"),
             page=text.PAGE.format(page=page + 1, pages=pages) if pages > 1 else "",
         ),
         "",
@@ -325,11 +327,11 @@ async def _members(
         )
         remove_row.append(
             InlineKeyboardButton(
-                text.REMOVE_BUTTON.format(n=n),
+                text.REMOVE_BUTTON.format(n=n, email=clip(m.email, 40)),
                 callback_data=f"co:x:{cohort.cohort_id}:{member_key(m.email)}",
             )
         )
-    rows = [remove_row[i : i + 5] for i in range(0, len(remove_row), 5)]
+    rows = [[b] for b in remove_row]  # one per line: each names the member it removes
     nav = []
     if page > 0:
         nav.append(

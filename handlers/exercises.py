@@ -1,15 +1,24 @@
-"""Students and their exercises: Start (import the scenario patients, send the quiz), Mark as
-done, quiz answers, and /exercises to find an exercise again.
+"""Students and their exercises: Start, the quiz when they are ready, the answer key, Mark as
+done, and /exercises to find an exercise again.
 
-Why Start is safe to press twice: the import writes through the student's own RLS
-transaction with a unique key per (student, exercise, scenario patient), and each quiz
-question is claimed in the database before it is sent, so a second press (or a second
-replica handling a retried update) adds nothing and sends nothing twice.
+The loop, as a student meets it:
+1. The exercise arrives with ▶️ Start and ✅ Mark as done.
+2. ▶️ Start adds the scenario patients to their own PTL; the message now says so and offers
+   📝 Take the quiz (the quiz waits until they have worked through the patients).
+3. 📝 Take the quiz sends the questions as Telegram quiz polls.
+4. After the last answer comes the answer key: every question, their answer, the right one
+   and the tutor's explanation; the message shows the score.
+5. ✅ Mark as done says what was recorded (the score, or that the quiz is still to take).
+The exercise message is edited at each step, so it always says where the student is.
+
+Why every button is safe to press twice: the import writes through the student's own RLS
+transaction with a unique key per (student, exercise, scenario patient), each quiz question
+is claimed in the database before it is sent, and the answer key is claimed once, so a second
+press (or a second replica handling a retried update) adds nothing and sends nothing twice.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any, cast
 
@@ -18,18 +27,32 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, PollAnswerHandler
 
 from bot.messages import tutors as text
+from bot.messages.html import esc
+from bot.messages.numbers import plural
 from bot.rules.dates import format_date
 from bot.rules.scenarios import ScenarioPatient
 from bot.services.container import BotContext
-from bot.services.outbox import exercise_keyboard, exercise_tag, exercise_text
+from bot.services.outbox import Stage, exercise_keyboard, exercise_tag, exercise_text
 from handlers.guards import Student, student_only
-from storage.exercises import Delivery, Exercise
+from storage.exercises import Delivery, Exercise, QuizState
 
 log = logging.getLogger(__name__)
 
 
-def _render(exercise: Exercise, delivery: Delivery) -> tuple[str, InlineKeyboardMarkup]:
-    done = delivery.done_at is not None
+def stage_of(delivery: Delivery, quiz: QuizState) -> Stage:
+    return Stage(
+        started=delivery.started_at is not None,
+        quiz_sent=quiz.sent > 0,
+        score=(quiz.correct, quiz.total) if quiz.complete else None,
+        done=delivery.done_at is not None,
+    )
+
+
+def render(
+    exercise: Exercise, delivery: Delivery, quiz: QuizState
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The student's copy of the exercise message as it should read now."""
+    stage = stage_of(delivery, quiz)
     body = exercise_text(
         exercise_id=exercise.id,
         title=exercise.title,
@@ -38,19 +61,25 @@ def _render(exercise: Exercise, delivery: Delivery) -> tuple[str, InlineKeyboard
         patients=len(exercise.patients),
         questions=exercise.question_count,
         due=exercise.due_date,
-        done=done,
+        stage=stage,
     )
-    keyboard = exercise_keyboard(exercise.id, started=delivery.started_at is not None, done=done)
-    return body, keyboard
+    return body, exercise_keyboard(exercise.id, stage=stage, quiz=exercise.question_count > 0)
 
 
-async def _update_message(update: Update, body: str, keyboard: InlineKeyboardMarkup) -> None:
-    """Show the exercise's new state on the message the student pressed."""
-    query = update.callback_query
-    if query is None or query.message is None:
+async def _refresh(
+    context: BotContext, exercise: Exercise, email: str, chat_id: int, message_id: int
+) -> None:
+    """Edit one copy of the exercise message to match where the student is now."""
+    services = context.services
+    delivery = await services.exercises.delivery(exercise.id, email)
+    if delivery is None:
         return
+    quiz = await services.exercises.quiz_state(exercise.id, email)
+    body, keyboard = render(exercise, delivery, quiz)
     try:
-        await query.edit_message_text(body, reply_markup=keyboard)
+        await context.bot.edit_message_text(
+            body, chat_id=chat_id, message_id=message_id, reply_markup=keyboard
+        )
     except BadRequest as exc:
         if "not modified" not in exc.message.lower():
             log.info("Could not update an exercise message: %s", exc.message)
@@ -68,36 +97,40 @@ async def on_exercise_button(update: Update, context: BotContext, student: Stude
     if delivery is None or exercise is None:
         await query.answer(text.NOT_YOURS, show_alert=True)
         return
-    if action == "s":
-        await query.answer()
-        await _start(update, context, student, exercise, delivery)
-    elif action in ("d", "u"):
-        done = action == "d"
-        await services.exercises.set_done(exercise_id, student.email, done)
-        await query.answer(text.MARKED_DONE if done else text.MARKED_NOT_DONE)
-    elif action == "o":  # re-show from /exercises
+    if action == "o":  # shown again from /exercises
         await query.answer()
         await services.exercises.mark_opened(exercise_id, student.email)
         fresh = await services.exercises.delivery(exercise_id, student.email)
         assert fresh is not None
-        body, keyboard = _render(exercise, fresh)
+        quiz = await services.exercises.quiz_state(exercise_id, student.email)
+        body, keyboard = render(exercise, fresh, quiz)
         await context.bot.send_message(student.chat_id, body, reply_markup=keyboard)
         return
+    if action == "s":
+        await query.answer()
+        await _start(context, student, exercise, delivery)
+    elif action == "q":
+        await query.answer()
+        await _take_quiz(context, student, exercise)
+    elif action in ("d", "u"):
+        done = action == "d"
+        await services.exercises.set_done(exercise_id, student.email, done)
+        await query.answer(text.MARKED_DONE if done else text.MARKED_NOT_DONE)
+        await _done_feedback(context, student, exercise, done)
     else:
         await query.answer()
         return
-    fresh = await services.exercises.delivery(exercise_id, student.email)
-    if fresh is not None:
-        await _update_message(update, *_render(exercise, fresh))
+    if query.message is not None:
+        await _refresh(context, exercise, student.email, student.chat_id, query.message.message_id)
 
 
 async def _start(
-    update: Update, context: BotContext, student: Student, exercise: Exercise, delivery: Delivery
+    context: BotContext, student: Student, exercise: Exercise, delivery: Delivery
 ) -> None:
     services = context.services
     first_time = delivery.started_at is None
     tag = exercise_tag(exercise.id)
-    title = html.escape(exercise.title, quote=False)
+    title = esc(exercise.title)
     if exercise.patients:
         today = services.clock.today()
         rows = [
@@ -108,34 +141,41 @@ async def _start(
     else:
         await services.exercises.mark_started(exercise.id, student.email)
         added, total = 0, 0
-    sent_quiz = await _send_quiz(context, student, exercise)
-    quiz = text.STARTED_QUIZ if sent_quiz else ""
+    quiz = ""
+    if exercise.question_count:
+        quiz = text.STARTED_QUIZ.format(questions=plural(exercise.question_count, "question"))
     if exercise.patients and (added or first_time):
-        message = text.STARTED_WITH_PATIENTS.format(title=title, added=added, tag=tag, quiz=quiz)
+        message = text.STARTED_WITH_PATIENTS.format(
+            title=title, added=plural(added, "patient"), tag=tag, quiz=quiz
+        )
     elif exercise.patients:
-        message = text.STARTED_AGAIN.format(title=title, total=total, tag=tag)
+        message = text.STARTED_AGAIN.format(title=title, patients=plural(total, "patient"), tag=tag)
     else:
         message = text.STARTED_NO_PATIENTS.format(title=title, quiz=quiz)
-    # The confirmation goes first so that the polls follow it in the chat.
     await context.bot.send_message(student.chat_id, message)
-    for position, question in sent_quiz:
-        await _send_poll(context, student, exercise.id, position, question)
 
 
-async def _send_quiz(
-    context: BotContext, student: Student, exercise: Exercise
-) -> list[tuple[int, Any]]:
-    """Claim the questions this student has not been sent yet (in the database, so twice
-    pressed or two replicas still send each once). Returns what to send."""
-    if not exercise.question_count:
-        return []
+async def _take_quiz(context: BotContext, student: Student, exercise: Exercise) -> None:
+    """Send the questions this student has not been sent yet (each claimed in the database
+    first, so a second press or a second replica still sends each once)."""
     services = context.services
+    if not exercise.question_count:
+        return
     questions = await services.exercises.questions(exercise.id)
-    claimed = []
-    for q in questions:
-        if await services.exercises.claim_poll(exercise.id, student.email, q.position):
-            claimed.append((q.position, q))
-    return claimed
+    claimed = [
+        q for q in questions if await services.exercises.claim_poll(exercise.id, student.email,
+                                                                   q.position)
+    ]  # fmt: skip
+    if not claimed:
+        await context.bot.send_message(student.chat_id, text.QUIZ_ALREADY_SENT)
+        return
+    await services.exercises.mark_opened(exercise.id, student.email)
+    intro = text.QUIZ_FOLLOWS.format(
+        title=esc(exercise.title), questions=plural(len(questions), "question")
+    )
+    await context.bot.send_message(student.chat_id, intro)
+    for question in claimed:
+        await _send_poll(context, student, exercise.id, question.position, question)
 
 
 async def _send_poll(
@@ -160,11 +200,85 @@ async def _send_poll(
         await services.exercises.set_poll_id(exercise_id, student.email, position, message.poll.id)
 
 
+async def _done_feedback(
+    context: BotContext, student: Student, exercise: Exercise, done: bool
+) -> None:
+    """Mark as done says what was recorded; the quiz, if there is one and it's not taken,
+    is one tap away."""
+    title = esc(exercise.title)
+    if not done:
+        await context.bot.send_message(student.chat_id, text.NOT_DONE_FEEDBACK.format(title=title))
+        return
+    keyboard = None
+    quiz = ""
+    if exercise.question_count:
+        state = await context.services.exercises.quiz_state(exercise.id, student.email)
+        if state.complete:
+            quiz = text.DONE_FEEDBACK_SCORE.format(right=state.correct, total=state.total)
+        elif state.sent:
+            quiz = text.DONE_FEEDBACK_QUIZ_OPEN.format(answered=state.answered, total=state.total)
+        else:
+            quiz = text.DONE_FEEDBACK_NO_QUIZ
+            take = InlineKeyboardButton(text.TAKE_QUIZ_BUTTON, callback_data=f"ex:q:{exercise.id}")
+            keyboard = InlineKeyboardMarkup([[take]])
+    await context.bot.send_message(
+        student.chat_id, text.DONE_FEEDBACK.format(title=title, quiz=quiz), reply_markup=keyboard
+    )
+
+
+# --- quiz answers and the answer key ------------------------------------------------------
+
+
 async def on_poll_answer(update: Update, context: BotContext) -> None:
     answer = update.poll_answer
     if answer is None:
         return
-    await context.services.exercises.record_answer(answer.poll_id, list(answer.option_ids))
+    services = context.services
+    await services.exercises.record_answer(answer.poll_id, list(answer.option_ids))
+    owner = await services.exercises.poll_owner(answer.poll_id)
+    if owner is None:
+        return
+    exercise_id, email = owner
+    if not await services.exercises.claim_answer_key(exercise_id, email):
+        return  # not the last answer yet, or the key has gone already
+    exercise = await services.exercises.get(exercise_id)
+    delivery = await services.exercises.delivery(exercise_id, email)
+    if exercise is None or delivery is None:
+        return
+    chat_id = delivery.chat_id or (answer.user.id if answer.user else None)
+    if chat_id is None:
+        return
+    await context.bot.send_message(chat_id, await answer_key(context, exercise, email))
+    if delivery.chat_id and delivery.message_id:
+        await _refresh(context, exercise, email, delivery.chat_id, delivery.message_id)
+
+
+async def answer_key(context: BotContext, exercise: Exercise, email: str) -> str:
+    """Every question with the student's answer, the right one and the explanation."""
+    services = context.services
+    questions = await services.exercises.questions(exercise.id)
+    chosen = {a.position: a for a in await services.exercises.answers(exercise.id, email)}
+    right = sum(1 for a in chosen.values() if a.correct)
+    verdict = text.ANSWER_KEY_ALL_RIGHT if right == len(questions) else ""
+    body = text.ANSWER_KEY.format(
+        title=esc(exercise.title), right=right, total=len(questions), verdict=verdict
+    )
+    for n, q in enumerate(questions, start=1):
+        answer = esc(q.options[q.correct_option])
+        mine = chosen.get(q.position)
+        if mine is None:
+            line = text.ANSWER_KEY_LINE_NONE
+            body += line.format(n=n, question=esc(q.question), answer=answer)
+        elif mine.correct:
+            body += text.ANSWER_KEY_LINE_RIGHT.format(n=n, question=esc(q.question), answer=answer)
+        else:
+            picked = q.options[mine.option_id] if 0 <= mine.option_id < len(q.options) else "?"
+            body += text.ANSWER_KEY_LINE_WRONG.format(
+                n=n, question=esc(q.question), chosen=esc(picked), answer=answer
+            )
+        if q.explanation:
+            body += text.ANSWER_KEY_WHY.format(explanation=esc(q.explanation))
+    return body + text.ANSWER_KEY_NEXT
 
 
 async def on_preview_button(update: Update, context: BotContext) -> None:
@@ -193,6 +307,6 @@ async def my_exercises(update: Update, context: BotContext, student: Student) ->
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(on_preview_button, pattern=r"^ex:p$"))
-    app.add_handler(CallbackQueryHandler(on_exercise_button, pattern=r"^ex:[sduo]:\d{1,18}$"))
+    app.add_handler(CallbackQueryHandler(on_exercise_button, pattern=r"^ex:[sqduo]:\d{1,18}$"))
     app.add_handler(PollAnswerHandler(on_poll_answer))
     app.add_handler(CommandHandler("exercises", my_exercises))

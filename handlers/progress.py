@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +23,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.messages import tutors as text
+from bot.messages.numbers import plural
 from bot.rules.dates import format_date
+from bot.rules.fields import clip
+from bot.services import outbox
 from bot.services.container import BotContext
 from handlers.guards import Student, tutor_only
 from handlers.replies import say as _say
-from storage.tutoring import NotYourCohortError, ProgressRow
+from storage.tutoring import AnswerRow, NotYourCohortError, ProgressRow
 
 PER_PAGE = 25
 NOT_OPENED_SHOWN = 30
@@ -91,8 +96,74 @@ async def _exercise_list(update: Update, context: BotContext, student: Student) 
     await _say(update, context, text.PICK_EXERCISE, InlineKeyboardMarkup(rows))
 
 
+@dataclass(frozen=True)
+class QuestionSummary:
+    """How the class answered one question: the tutor's question-by-question view."""
+
+    n: int
+    question: str
+    answer: str
+    answered: int
+    right: int
+    wrong_choices: list[tuple[str, int]]
+    """(answer text, how many chose it) for the wrong answers chosen, most chosen first."""
+
+
+def _chosen(options: list[str], option_id: int | None) -> str:
+    return options[option_id] if option_id is not None and 0 <= option_id < len(options) else "?"
+
+
+def question_summaries(answers: list[AnswerRow]) -> list[QuestionSummary]:
+    by_position: dict[int, list[AnswerRow]] = {}
+    for row in answers:
+        by_position.setdefault(row.position, []).append(row)
+    summaries = []
+    for n, (_, rows) in enumerate(sorted(by_position.items()), start=1):
+        first = rows[0]
+        given = [r for r in rows if r.option_id is not None]
+        wrong = Counter(_chosen(first.options, r.option_id) for r in given if not r.correct)
+        summaries.append(
+            QuestionSummary(
+                n=n,
+                question=first.question,
+                answer=first.options[first.correct_option],
+                answered=len(given),
+                right=sum(1 for r in given if r.correct),
+                wrong_choices=wrong.most_common(),
+            )
+        )
+    return summaries
+
+
+def _question_lines(summaries: list[QuestionSummary]) -> str:
+    lines = []
+    for q in summaries:
+        if not q.answered:
+            result = text.QUESTION_NO_ANSWERS
+        else:
+            result = text.QUESTION_RESULT.format(
+                right=q.right, answered=q.answered, percent=round(100 * q.right / q.answered)
+            )
+            if q.wrong_choices:
+                choice, count = q.wrong_choices[0]
+                result += text.QUESTION_MOST_WRONG.format(
+                    choice=_esc(clip(choice, 40)), students=plural(count, "student")
+                )
+        lines.append(
+            text.QUESTION_LINE.format(
+                n=q.n, question=_esc(clip(q.question, 70)), answer=_esc(clip(q.answer, 40)),
+                result=result,
+            )
+        )  # fmt: skip
+    return text.QUESTIONS_TITLE + "\n" + "\n".join(lines)
+
+
 def progress_page(
-    context: BotContext, exercise: Any, rows: list[ProgressRow], page: int
+    context: BotContext,
+    exercise: Any,
+    rows: list[ProgressRow],
+    page: int,
+    answers: list[AnswerRow] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     total = len(rows)
     stages = [_stage(r) for r in rows]
@@ -107,10 +178,13 @@ def progress_page(
         complete = sum(1 for r in rows if r.quiz_answered >= questions)
         if answered:
             mean = sum(r.quiz_correct for r in answered) / len(answered)
-            average = f"{mean:.1f}/{questions} ({round(100 * mean / questions)}%)"
+            quiz = text.PROGRESS_QUIZ.format(
+                questions=plural(questions, "question"),
+                complete=plural(complete, "student"),
+                average=f"{mean:.1f}/{questions} ({round(100 * mean / questions)}%)",
+            )
         else:
-            average = "no answers yet"
-        quiz = text.PROGRESS_QUIZ.format(questions=questions, answered=complete, average=average)
+            quiz = text.PROGRESS_QUIZ_NONE.format(questions=plural(questions, "question"))
     due = f" · due {format_date(exercise.due_date)}" if exercise.due_date else ""
     pages = _pages(total)
     page = max(0, min(page, pages - 1))
@@ -135,7 +209,7 @@ def progress_page(
             score = text.PROGRESS_STUDENT_QUIZ.format(correct=row.quiz_correct, total=questions)
         note = ""
         if row.imported:
-            note = f" · {row.imported} patient(s) imported"
+            note = text.PROGRESS_IMPORTED.format(patients=plural(row.imported, "patient"))
         lines.append(
             text.PROGRESS_STUDENT.format(
                 mark=text.PROGRESS_MARKS.get(stage, "•"),
@@ -151,8 +225,14 @@ def progress_page(
         if len(not_opened) > NOT_OPENED_SHOWN:
             shown += f" and {len(not_opened) - NOT_OPENED_SHOWN} more (see the CSV)"
         body += text.PROGRESS_NOT_OPENED.format(n=len(not_opened), emails=shown)
+    if answers and page == 0:
+        body += "\n\n" + _question_lines(question_summaries(answers))
     body += text.PROGRESS_LEGEND
     keyboard = []
+    late = sum(1 for r in rows if r.status == "not_sent")
+    if late:
+        label = text.SEND_TO_NEW_BUTTON.format(students=plural(late, "new member"))
+        keyboard.append([InlineKeyboardButton(label, callback_data=f"pr:new:{exercise.id}")])
     nav = _nav("pr:p", exercise.id, page, pages)
     if nav:
         keyboard.append(nav)
@@ -166,17 +246,33 @@ def progress_page(
     return body, InlineKeyboardMarkup(keyboard)
 
 
-def _progress_csv(rows: list[ProgressRow]) -> bytes:
+def _progress_csv(rows: list[ProgressRow], answers: list[AnswerRow] | None = None) -> bytes:
+    """One row per student; after the totals, each question's answer and whether it was
+    right (q1_answer, q1_correct, ...), so the tutor can see every question in Excel."""
+    positions = sorted({a.position for a in answers or []})
+    chosen = {(a.email, a.position): a for a in answers or [] if a.email is not None}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    question_columns = [
+        name for n in range(1, len(positions) + 1) for name in (f"q{n}_answer", f"q{n}_correct")
+    ]
     writer.writerow(
         ["email", "delivery", "sent_at", "opened_at", "started_at", "done_at",
-         "patients_imported", "quiz_correct", "quiz_answered", "quiz_questions"]
+         "patients_imported", "quiz_correct", "quiz_answered", "quiz_questions",
+         *question_columns]
     )  # fmt: skip
     for r in rows:
+        cells: list[object] = []
+        for position in positions:
+            a = chosen.get((r.email, position))
+            if a is None or a.option_id is None:
+                cells += ["", ""]
+            else:
+                cells += [_chosen(a.options, a.option_id), "yes" if a.correct else "no"]
         writer.writerow(
             [r.email, r.status, _iso(r.sent_at), _iso(r.opened_at), _iso(r.started_at),
-             _iso(r.done_at), r.imported or 0, r.quiz_correct, r.quiz_answered, r.quiz_total]
+             _iso(r.done_at), r.imported or 0, r.quiz_correct, r.quiz_answered, r.quiz_total,
+             *cells]
         )  # fmt: skip
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -205,15 +301,29 @@ async def on_progress_button(update: Update, context: BotContext, student: Stude
     if exercise is None:
         await query.answer(text.EXERCISE_GONE, show_alert=True)
         return
-    if parts[1] == "csv":
+    if parts[1] == "new":  # late joiners: queue the exercise for members who never had it
+        queued = await services.tutoring.send_to_new_members(student.email, exercise_id)
+        await query.answer(
+            text.SENT_TO_NEW.format(students=plural(queued, "student"))
+            if queued
+            else text.NOTHING_TO_RESEND
+        )
+        if queued:
+            outbox.kick(context.application)
+            rows = await services.tutoring.progress(student.email, exercise_id)
+        parts = ["pr", "p", str(exercise_id), "0"]
+    else:
         await query.answer()
+    answers = await services.tutoring.answers(student.email, exercise_id)
+    if parts[1] == "csv":
         await context.bot.send_document(
-            student.chat_id, _progress_csv(rows), filename=f"progress_exercise_{exercise_id}.csv"
+            student.chat_id,
+            _progress_csv(rows, answers),
+            filename=f"progress_exercise_{exercise_id}.csv",
         )
         return
-    await query.answer()
     page = int(parts[3]) if len(parts) > 3 else 0
-    body, keyboard = progress_page(context, exercise, rows, page)
+    body, keyboard = progress_page(context, exercise, rows, page, answers)
     # From the live broadcast message (pr:x) a new message, so the worker keeps its own.
     await _say(update, context, body, keyboard, new=parts[1] == "x")
 
@@ -295,8 +405,8 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
     lines = [
         text.STUDENTS_TITLE.format(
             name=_esc(cohort.name),
-            count=len(summaries),
-            patients=sum(s.ptl_size for s in summaries),
+            count=plural(len(summaries), "student"),
+            patients=plural(sum(s.ptl_size for s in summaries), "patient"),
             breached=sum(s.breached for s in summaries),
             page=text.PAGE.format(page=page + 1, pages=pages) if pages > 1 else "",
         ),
@@ -330,7 +440,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("students", students_command))
     app.add_handler(
         CallbackQueryHandler(
-            on_progress_button, pattern=r"^pr:(l|[px]:\d{1,18}:\d{1,4}|csv:\d{1,18})$"
+            on_progress_button, pattern=r"^pr:(l|[px]:\d{1,18}:\d{1,4}|(csv|new):\d{1,18})$"
         )
     )
     app.add_handler(

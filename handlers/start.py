@@ -36,6 +36,7 @@ from telegram.warnings import PTBUserWarning
 from bot.messages import identity as text
 from bot.rules.dates import format_date
 from bot.rules.email_address import check_email, domain_allowed
+from bot.services import outbox
 from bot.services.container import BotContext
 from bot.services.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
 from bot.services.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
@@ -148,7 +149,7 @@ async def start(update: Update, context: BotContext) -> object:
         _clear(context)
         lines = []
         if invite is not None:
-            lines.append(_join_text(await join_cohort(services, student.email, invite)))
+            lines.append(_join_text(await _join(context, student.email, invite)))
         name = esc(student.first_name or "there")
         welcome = text.WELCOME_BACK_TUTOR if student.is_tutor else text.WELCOME_BACK
         lines.append(welcome.format(name=name))
@@ -361,13 +362,21 @@ async def _linked(update: Update, context: BotContext, outcome: CheckOutcome) ->
     invite = _data(context).get(K_INVITE)
     _clear(context)
     if invite:
-        lines.append(_join_text(await join_cohort(context.services, link.email, invite)))
+        lines.append(_join_text(await _join(context, link.email, invite)))
     student = await current_student(update, context)
     name = esc(student.first_name if student and student.first_name else "there")
     if student is not None and student.is_tutor:
         lines.append(text.TUTOR_WELCOME)
     lines.append(text.FIRST_MENU.format(name=name))
     await _say(update, context, "\n\n".join(lines), main_menu_keyboard())
+
+
+async def _join(context: BotContext, email: str, invite: str) -> JoinResult:
+    """Join the cohort; exercises it queued for a late joiner go out at once."""
+    result = await join_cohort(context.services, email, invite)
+    if result.queued:
+        outbox.kick(context.application)
+    return result
 
 
 def _join_text(result: JoinResult) -> str:

@@ -90,6 +90,28 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class QuizState:
+    """Where one student is with one exercise's quiz."""
+
+    total: int
+    sent: int
+    answered: int
+    correct: int
+    key_sent: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and self.answered >= self.total
+
+
+@dataclass(frozen=True)
+class Answer:
+    position: int
+    option_id: int
+    correct: bool
+
+
+@dataclass(frozen=True)
 class StudentExercise:
     """An exercise as listed for a student in /exercises."""
 
@@ -596,6 +618,84 @@ class ExerciseRepository:
                 normalise_email(email),
                 position,
             )
+
+    async def quiz_state(self, exercise_id: int, email: str) -> QuizState:
+        async with self.db.service() as conn:
+            row = await conn.fetchrow(
+                "select (select count(*) from ptl_bot.exercise_questions q"
+                "         where q.exercise_id = $1) as total,"
+                " (select count(*) from ptl_bot.exercise_polls p"
+                "   where p.exercise_id = $1 and p.email = $2 and p.poll_id is not null) as sent,"
+                " (select count(*) from ptl_bot.quiz_answers a"
+                "   where a.exercise_id = $1 and a.email = $2) as answered,"
+                " (select count(*) from ptl_bot.quiz_answers a"
+                "   where a.exercise_id = $1 and a.email = $2 and a.correct) as correct,"
+                " coalesce((select d.quiz_key_sent_at is not null"
+                "   from ptl_bot.exercise_deliveries d"
+                "   where d.exercise_id = $1 and d.email = $2), false) as key_sent",
+                exercise_id,
+                normalise_email(email),
+            )
+        assert row is not None
+        return QuizState(**dict(row))
+
+    async def poll_owner(self, poll_id: str) -> tuple[int, str] | None:
+        """(exercise id, student email) of a quiz poll the bot sent, else None."""
+        async with self.db.service() as conn:
+            row = await conn.fetchrow(
+                "select exercise_id, email from ptl_bot.exercise_polls where poll_id = $1",
+                poll_id,
+            )
+        return (int(row["exercise_id"]), str(row["email"])) if row else None
+
+    async def answers(self, exercise_id: int, email: str) -> list[Answer]:
+        async with self.db.service() as conn:
+            rows = await conn.fetch(
+                "select position, option_id, correct from ptl_bot.quiz_answers"
+                " where exercise_id = $1 and email = $2 order by position",
+                exercise_id,
+                normalise_email(email),
+            )
+        return [Answer(**dict(r)) for r in rows]
+
+    async def claim_answer_key(self, exercise_id: int, email: str) -> bool:
+        """True once, when every question has an answer: the caller then sends the key."""
+        async with self.db.service() as conn:
+            value = await conn.fetchval(
+                "update ptl_bot.exercise_deliveries d set quiz_key_sent_at = now()"
+                " where d.exercise_id = $1 and d.email = $2 and d.quiz_key_sent_at is null"
+                "   and (select count(*) from ptl_bot.quiz_answers a"
+                "         where a.exercise_id = $1 and a.email = $2)"
+                "    >= (select count(*) from ptl_bot.exercise_questions q"
+                "         where q.exercise_id = $1)"
+                "   and exists (select 1 from ptl_bot.exercise_questions q"
+                "                where q.exercise_id = $1)"
+                " returning 1",
+                exercise_id,
+                normalise_email(email),
+            )
+        return value is not None
+
+    async def deliver_open_exercises(self, cohort_id: int, email: str, today: date) -> int:
+        """A student who has just joined: queue the cohort's exercises that are still open
+        (no due date, or due today or later) for them. Returns how many were queued."""
+        async with self.db.service() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "insert into ptl_bot.exercise_deliveries (exercise_id, email)"
+                " select e.id, $2 from ptl_bot.exercises e"
+                "  where e.cohort_id = $1 and (e.due_date is null or e.due_date >= $3)"
+                " on conflict do nothing returning exercise_id",
+                cohort_id,
+                normalise_email(email),
+                today,
+            )
+            if rows:
+                await conn.execute(
+                    "update ptl_bot.exercises set recipients = recipients + 1"
+                    " where id = any($1::bigint[])",
+                    [r["exercise_id"] for r in rows],
+                )
+        return len(rows)
 
     async def record_answer(self, poll_id: str, option_ids: Sequence[int]) -> bool | None:
         """Record the first answer to a quiz poll. Returns whether it was correct, or None

@@ -10,6 +10,7 @@ class or a student's patients: the database refuses (`NotYourCohortError`).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -84,10 +85,28 @@ class ProgressRow:
     quiz_total: int
 
 
+@dataclass(frozen=True)
+class AnswerRow:
+    """One question of an exercise and one student's answer to it (None: nobody's yet)."""
+
+    position: int
+    question: str
+    options: list[str]
+    correct_option: int
+    email: str | None
+    option_id: int | None
+    correct: bool | None
+
+
 def _refusal(exc: asyncpg.InsufficientPrivilegeError) -> NotYourCohortError:
     if "only tutors" in str(exc):
         return NotStaffError(str(exc))
     return NotYourCohortError(str(exc))
+
+
+def _json_list(value: object) -> list[str]:
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return [str(v) for v in parsed] if isinstance(parsed, list) else []
 
 
 class TutorRepository:
@@ -149,6 +168,19 @@ class TutorRepository:
             tutor_email, "select * from ptl_tutor.exercise_progress($1)", exercise_id
         )
         return [ProgressRow(**dict(r)) for r in rows]
+
+    async def answers(self, tutor_email: str, exercise_id: int) -> list[AnswerRow]:
+        rows = await self._fetch(
+            tutor_email, "select * from ptl_tutor.exercise_answers($1)", exercise_id
+        )
+        return [AnswerRow(**{**dict(r), "options": _json_list(r["options"])}) for r in rows]
+
+    async def send_to_new_members(self, tutor_email: str, exercise_id: int) -> int:
+        """Queue the exercise for current members who have not had it (late joiners)."""
+        rows = await self._fetch(
+            tutor_email, "select ptl_tutor.send_to_new_members($1) as queued", exercise_id
+        )
+        return int(rows[0]["queued"]) if rows else 0
 
     async def remove_member(self, tutor_email: str, cohort_id: int, email: str) -> bool:
         rows = await self._fetch(

@@ -3,6 +3,8 @@ Telegram's errors, students' Start / Mark as done / quiz, and /progress."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.rules.scenarios import SCENARIOS
@@ -109,16 +111,22 @@ async def test_students_start_twice_quiz_and_progress(bot: harness.Bot) -> None:
     exercise_message = ann.last
     assert exercise_message.button_labels == ["▶️ Start", "✅ Mark as done"]
     first = await ann.press("▶️ Start", message=exercise_message)
-    assert any("5 patient(s) added to your PTL" in m.text for m in first)
+    assert any("5 patients added to your PTL" in m.text for m in first)
+    assert [m for m in ann.history if m.kind == "poll"] == []  # the quiz waits
+    # The exercise message now says it has started, and offers the quiz.
+    assert "press ▶️ Start" not in exercise_message.text
+    assert "▶️ Started: 5 scenario patients on your PTL" in exercise_message.text
+    assert exercise_message.button_labels == ["📝 Take the quiz", "✅ Mark as done", "📋 My PTL"]
+    # Pressing Start again (an old copy of the buttons) imports nothing.
+    again = await ann.press_data(f"ex:s:{_exercise_id(exercise_message)}", message=exercise_message)
+    assert any("already started" in m.text for m in again)
+    await ann.press("📝 Take the quiz", message=exercise_message)
     polls = [m for m in ann.history if m.kind == "poll"]
     assert len(polls) == 3 and polls[0].poll["type"] == "quiz"
     assert polls[0].poll["is_anonymous"] is False
-    # The exercise message now offers Mark as done and the PTL.
     assert exercise_message.button_labels == ["✅ Mark as done", "📋 My PTL"]
-    # Pressing Start again (an old copy of the buttons) imports nothing and sends no quiz.
-    done_data = exercise_message.buttons[0][0].callback_data or ""
-    again = await ann.press_data(done_data.replace("ex:d:", "ex:s:"), message=exercise_message)
-    assert any("already started" in m.text for m in again)
+    # A second press of an old Take the quiz sends nothing twice.
+    await ann.press_data(f"ex:q:{_exercise_id(exercise_message)}", message=exercise_message)
     assert len([m for m in ann.history if m.kind == "poll"]) == 3
     patients = await bot.services.patients.list(student_email(0))
     assert len(patients) == len(SCENARIOS["dna_nullification"].patients)
@@ -133,9 +141,14 @@ async def test_students_start_twice_quiz_and_progress(bot: harness.Bot) -> None:
     questions = SCENARIOS["dna_nullification"].questions
     await ann.answer_poll(polls[0].poll["id"], [questions[0].correct])
     await ann.answer_poll(polls[1].poll["id"], [questions[1].correct])
-    await ann.answer_poll(polls[2].poll["id"], [(questions[2].correct + 1) % 3])
-    await ann.answer_poll(polls[2].poll["id"], [questions[2].correct])  # no second go
-    await ann.press("✅ Mark as done", message=exercise_message)
+    last = await ann.answer_poll(polls[2].poll["id"], [(questions[2].correct + 1) % 3])
+    key = next(m for m in last if "answer key" in m.text)
+    assert "You got 2 of 3 right." in key.text
+    assert "✖ You chose:" in key.text and "💡" in key.text  # the tutor's explanation
+    assert await ann.answer_poll(polls[2].poll["id"], [questions[2].correct]) == []  # no 2nd go
+    assert "📝 Quiz: 2 of 3 right. The answer key is below." in exercise_message.text
+    done = await ann.press("✅ Mark as done", message=exercise_message)
+    assert any("marked as done. Quiz: 2 of 3 right." in m.text for m in done)
     assert "You marked this as done" in exercise_message.text
     # Ben opens it (Mark as done without Start); Cat does nothing.
     await ben.press("✅ Mark as done", message=ben.last_with_buttons())
@@ -144,19 +157,28 @@ async def test_students_start_twice_quiz_and_progress(bot: harness.Bot) -> None:
     await tutor.press(tutor.last.button_labels[0])
     text = tutor.last.text
     assert "Delivered 3 of 3 · opened 2 · started 1 · done 2" in text
-    assert "Quiz (3 questions): 1 answered all, average 2.0/3 (67%)" in text
-    assert f"✅ {student_email(0)} · quiz 2/3 · 5 patient(s) imported" in text
+    assert "Quiz (3 questions): 1 student answered all, average 2.0/3 (67%)" in text
+    assert f"✅ {student_email(0)} · quiz 2/3 · 5 patients imported" in text
     assert f"Not opened yet (1): {student_email(2)}" in text
+    assert "Question by question" in text and "1 of 1 right (100%)" in text
+    assert "0 of 1 right (0%); most chosen wrong answer:" in text
     # Summaries only: no patient of any student reaches the tutor.
     await tutor.send("/students")
     await tutor.press("Year 1 Group A · 3")
     assert f"{student_email(0)}\n    PTL 5 · breached 0" in tutor.last.text
     for m in tutor.history:
         if m.kind == "text" and not m.text.startswith("🧑‍⚕️"):  # the tutor's own answer key
-            assert "Elsie" not in m.text and "999" not in m.text
+            # (the quiz's own questions and answers are the tutor's words, not a PTL's)
+            shown = m.text.split("📝 Question by question")[0]
+            assert "Elsie" not in shown and "999" not in m.text
     await tutor.press("⬇️ CSV")
     assert tutor.last.kind == "document" and tutor.last.file_bytes
     assert b"Elsie" not in tutor.last.file_bytes
+
+
+def _exercise_id(message: Any) -> str:
+    data = next(b.callback_data for row in message.buttons for b in row if b.callback_data)
+    return str(data).rsplit(":", 1)[1]
 
 
 async def test_csv_upload_refused_line_by_line_then_accepted(bot: harness.Bot) -> None:

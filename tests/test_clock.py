@@ -88,3 +88,18 @@ def test_unknown_timezone_is_a_clear_error():
     with pytest.raises(ValueError, match="IANA"):
         SystemClock("")
     assert get_timezone(LONDON) is LONDON
+
+
+def test_a_ticking_clock_runs_on_from_where_it_is_set() -> None:
+    import time as _time
+
+    from bot.rules.clock import TickingClock
+
+    clock = TickingClock(dt.datetime(2025, 3, 3, 8, 29, 59), "Europe/London")
+    assert clock.today() == dt.date(2025, 3, 3)
+    first = clock.now()
+    _time.sleep(0.02)
+    assert clock.now() > first  # it ticks
+    clock.set(dt.datetime(2025, 3, 30, 0, 59, 59))  # a second before the clocks go forward
+    assert clock.now().utcoffset() == dt.timedelta(0)
+    assert clock.now().tzinfo is not None and clock.tz.key == "Europe/London"

@@ -34,7 +34,7 @@ async def test_preview_lists_every_student_and_sends_nothing(bot: harness.Bot) -
     assert f"== {muted}" in output and "muted: no message" in output
     assert "Muted Patient" not in output
     assert lines[-1] == (
-        "Reminders for Mon 3 Mar 2025: 3 linked student(s): 1 would receive, "
+        "Reminders for Mon 3 Mar 2025: 3 linked students: 1 would receive, "
         "1 nothing to say: no message, 1 muted: no message."
     )
     assert bot.api.calls_to("sendMessage") == []

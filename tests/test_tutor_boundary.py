@@ -104,6 +104,15 @@ async def test_tutor_cannot_see_another_tutors_exercise_progress(
         await repo.progress(TUTOR_A, exercise.id)
     with pytest.raises(NotYourCohortError):
         await repo.progress(TUTOR_A, 999_999)
+    # The question-by-question view and "send to new members" keep the same boundary.
+    assert await repo.answers(TUTOR_B, exercise.id) == []
+    with pytest.raises(NotYourCohortError):
+        await repo.answers(TUTOR_A, exercise.id)
+    with pytest.raises(NotYourCohortError):
+        await repo.send_to_new_members(TUTOR_A, exercise.id)
+    with pytest.raises(NotStaffError):
+        await repo.send_to_new_members(KIM, exercise.id)
+    assert await repo.send_to_new_members(TUTOR_B, exercise.id) == 0  # Kim has it already
     assert await repo.exercises(TUTOR_A) == []
     # Nor can a tutor create an exercise for someone else's cohort.
     with pytest.raises(NotYourCohortError):
@@ -162,7 +171,7 @@ async def test_summaries_carry_no_patient_details(db: Database, world: dict[str,
             "   and has_function_privilege('authenticated', p.oid, 'execute')"
         )
     results = " ".join(r["result"] for r in rows)
-    assert len(rows) == 7
+    assert len(rows) == 9  # 040's six, 081's PTL summary detail, 070's answers and send
     for forbidden in ("patient", "nhs", "name text, nhs", "events", "notes"):
         assert forbidden not in results.replace("cohort_name", "")
 

@@ -33,11 +33,11 @@ async def test_create_join_list_and_members(bot: harness.Bot) -> None:
     assert tutor.last.text.startswith("👥 Your cohorts")
     assert tutor.last.button_labels == ["Year 1 Group A · 3", "➕ New cohort"]
     await tutor.press("Year 1 Group A · 3")
-    assert "3 member(s)" in tutor.last.text
+    assert "3 members" in tutor.last.text
     assert cls.invite in tutor.last.text
     await tutor.press("👤 Members")
     text = tutor.last.text
-    assert "3 member(s)" in text
+    assert "3 members" in text
     assert all(student_email(i) in text for i in range(3))
     assert "🟢 linked" in text and "last active" in text
 
@@ -92,7 +92,12 @@ async def test_remove_member(bot: harness.Bot) -> None:
     await tutor.send("/cohorts")
     await tutor.press("Year 1 Group A · 2")
     await tutor.press("👤 Members")
-    await tutor.press("✖ 1")
+    # Each removal button names the member it removes.
+    assert [b for b in tutor.last.button_labels if b.startswith("✖")] == [
+        f"✖ Remove 1. {student_email(0)}",
+        f"✖ Remove 2. {student_email(1)}",
+    ]
+    await tutor.press(f"✖ Remove 1. {student_email(0)}")
     assert "Remove" in tutor.last.text and student_email(0) in tutor.last.text
     await tutor.press("✖ Yes, remove")
     assert any("removed" in m.text for m in tutor.history[-3:])

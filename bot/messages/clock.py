@@ -12,6 +12,7 @@ from typing import Final
 
 from bot.messages import forms as text
 from bot.messages import update as u
+from bot.messages.numbers import plural
 from bot.rules.dates import format_date
 from bot.rules.pathway import ClockState
 
@@ -166,5 +167,5 @@ def describe_change(
             lines.append(u.NOW_HAS_CLOCK.format(line=clock_line(after)))
     newly = {i.index for i in after.ignored} - {i.index for i in before.ignored} - {new_event}
     if newly:
-        lines.append(u.NEWLY_IGNORED.format(n=len(newly)))
+        lines.append(u.NEWLY_IGNORED.format(events=plural(len(newly), "recorded event")))
     return lines

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from bot.messages.my_progress import weekly_line
+from bot.messages.numbers import plural
 from bot.rules.dates import format_date
 from bot.rules.digest import Digest, DigestItem, NextSend, Preferences
 
@@ -389,4 +390,5 @@ def preview_heading(email: str, prefs: Preferences, outcome: str, logged: str | 
 def preview_summary(day: dt.date, counts: dict[str, int]) -> str:
     total = sum(counts.values())
     parts = ", ".join(f"{counts[k]} {PREVIEW_OUTCOME[k]}" for k in PREVIEW_OUTCOME if counts.get(k))
-    return f"Reminders for {long_date(day)}: {total} linked student(s): {parts or 'none'}."
+    students = plural(total, "linked student")
+    return f"Reminders for {long_date(day)}: {students}: {parts or 'none'}."

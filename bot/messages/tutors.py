@@ -31,7 +31,7 @@ NO_COHORTS = (
 )
 COHORTS_TITLE = "👥 <b>Your cohorts</b> (tap one to manage it)"
 COHORT_BUTTON = "{name} · {members}"
-COHORT_CARD = "👥 <b>{name}</b>\n{members} member(s) · created {created}\n\nInvite link:\n{link}"
+COHORT_CARD = "👥 <b>{name}</b>\n{members} · created {created}\n\nInvite link:\n{link}"
 COHORT_ARCHIVED = "\n\n🗄 Archived: the invite link no longer works."
 MEMBERS_BUTTON = "👤 Members"
 STUDENTS_BUTTON = "📊 PTL summaries"
@@ -45,14 +45,14 @@ ROTATE_CONFIRM = (
 )
 ROTATE_YES = "🔄 Yes, replace it"
 ROTATED = "✅ New invite link for <b>{name}</b>:\n{link}\n\nThe old link no longer works."
-MEMBERS_TITLE = "👤 <b>{name}</b>: {count} member(s){page}"
+MEMBERS_TITLE = "👤 <b>{name}</b>: {count}{page}"
 MEMBERS_EMPTY = "👤 <b>{name}</b> has no members yet. Share the invite link:\n{link}"
 MEMBER_LINE = "{n}. {email}\n    {linked} · last active {seen}"
 LINKED = "🟢 linked"
 NOT_LINKED = "⚪ not linked"
 BLOCKED = "⛔ blocked the bot"
 NEVER = "never"
-REMOVE_BUTTON = "✖ {n}"
+REMOVE_BUTTON = "✖ Remove {n}. {email}"
 PREV = "‹ Prev"
 NEXT = "Next ›"
 REMOVE_CONFIRM = (
@@ -216,29 +216,50 @@ def progress_extra(counts: Mapping[str, int]) -> str:
 
 # --- the exercise, as students get it -----------------------------------------------------
 EXERCISE = "📚 <b>{title}</b>\n<i>Exercise from your tutor · {cohort}</i>\n\n{brief}"
-EXERCISE_PATIENTS = (
-    "\n\n🧑‍⚕️ {n} scenario patient(s): press Start to add them to your PTL (tagged {tag})."
+EXERCISE_PATIENTS = "\n\n🧑‍⚕️ {patients}: press ▶️ Start to add them to your PTL (tagged {tag})."
+EXERCISE_PATIENTS_ADDED = (
+    "\n\n▶️ Started: {patients} on your PTL (tagged {tag}). Work on them in /ptl."
 )
-EXERCISE_QUIZ = "\n📝 Quiz: {n} question(s), sent when you press Start."
+EXERCISE_STARTED = "\n\n▶️ Started."
+EXERCISE_QUIZ = "\n📝 Quiz: {questions}, when you are ready (after ▶️ Start)."
+EXERCISE_QUIZ_READY = (
+    "\n📝 Quiz: {questions}. Tap 📝 Take the quiz when you have worked through the exercise."
+)
+EXERCISE_QUIZ_SENT = "\n📝 Quiz: {questions}, sent below: tap an answer in each."
+EXERCISE_QUIZ_SCORED = "\n📝 Quiz: {right} of {total} right. The answer key is below."
 EXERCISE_DUE = "\n📅 Due {date}"
 EXERCISE_DONE = "\n\n✅ You marked this as done."
 EXERCISE_TAG = "[Exercise {id}]"
 START_BUTTON = "▶️ Start"
+TAKE_QUIZ_BUTTON = "📝 Take the quiz"
 DONE_BUTTON = "✅ Mark as done"
 UNDO_DONE_BUTTON = "↩️ Not done yet"
 MY_PTL_BUTTON = "📋 My PTL"
 STARTED_WITH_PATIENTS = (
-    "▶️ <b>{title}</b>: {added} patient(s) added to your PTL, tagged {tag}. Open /ptl to "
-    "work on them.{quiz}"
+    "▶️ <b>{title}</b>: {added} added to your PTL, tagged {tag}. Open /ptl to work on them.{quiz}"
 )
 STARTED_AGAIN = (
-    "▶️ <b>{title}</b> is already started: its {total} patient(s) are on your PTL (tagged "
+    "▶️ <b>{title}</b> is already started: its {patients} are on your PTL (tagged "
     "{tag}), nothing was added twice."
 )
 STARTED_NO_PATIENTS = "▶️ <b>{title}</b> started.{quiz}"
-STARTED_QUIZ = "\nThe quiz questions follow: tap an answer in each."
+STARTED_QUIZ = "\nWhen you are ready, tap 📝 Take the quiz on the exercise ({questions})."
+QUIZ_FOLLOWS = "📝 <b>{title}</b>: {questions}. Tap an answer in each; the answer key follows."
+QUIZ_ALREADY_SENT = "The quiz is already in the chat above: tap an answer in each poll."
+ANSWER_KEY = "📝 <b>{title}</b>: answer key\nYou got {right} of {total} right.{verdict}"
+ANSWER_KEY_ALL_RIGHT = " All right: well done."
+ANSWER_KEY_LINE_RIGHT = "\n\n<b>{n}. {question}</b>\n✔ {answer}"
+ANSWER_KEY_LINE_WRONG = "\n\n<b>{n}. {question}</b>\n✖ You chose: {chosen}\n✔ Answer: {answer}"
+ANSWER_KEY_LINE_NONE = "\n\n<b>{n}. {question}</b>\n✔ Answer: {answer}"
+ANSWER_KEY_WHY = "\n💡 {explanation}"
+ANSWER_KEY_NEXT = "\n\nMark the exercise as done when you have finished it."
 MARKED_DONE = "Marked as done ✅"
 MARKED_NOT_DONE = "Marked as not done yet"
+DONE_FEEDBACK = "✅ <b>{title}</b> marked as done.{quiz} Your tutor sees it in their progress."
+DONE_FEEDBACK_SCORE = " Quiz: {right} of {total} right."
+DONE_FEEDBACK_NO_QUIZ = " You haven't taken the quiz yet: 📝 Take the quiz is below."
+DONE_FEEDBACK_QUIZ_OPEN = " Quiz: {answered} of {total} answered so far."
+NOT_DONE_FEEDBACK = "↩️ <b>{title}</b> is not done yet: carry on when you are ready."
 NOT_YOURS = "This exercise wasn't sent to you (or you have left the cohort)."
 EXERCISE_GONE = "This exercise no longer exists."
 MY_EXERCISES_EMPTY = "You have no exercises yet. Your tutor's exercises will arrive here."
@@ -253,7 +274,16 @@ PROGRESS_TITLE = (
     "📊 <b>{title}</b> → {cohort}{due}\n"
     "Delivered {delivered} of {total} · opened {opened} · started {started} · done {done}{quiz}"
 )
-PROGRESS_QUIZ = "\nQuiz ({questions} questions): {answered} answered all, average {average}"
+PROGRESS_QUIZ = "\nQuiz ({questions}): {complete} answered all, average {average}"
+PROGRESS_QUIZ_NONE = "\nQuiz ({questions}): no answers yet"
+PROGRESS_IMPORTED = " · {patients} imported"
+QUESTIONS_TITLE = "📝 <b>Question by question</b>"
+QUESTION_LINE = "{n}. {question}\n    ✔ {answer} · {result}"
+QUESTION_RESULT = "{right} of {answered} right ({percent}%)"
+QUESTION_MOST_WRONG = "; most chosen wrong answer: “{choice}” ({students})"
+QUESTION_NO_ANSWERS = "no answers yet"
+SEND_TO_NEW_BUTTON = "📨 Send to {students}"
+SENT_TO_NEW = "📨 Queued for {students} who joined later."
 PROGRESS_NOT_OPENED = "\n\n👀 <b>Not opened yet</b> ({n}): {emails}"
 PROGRESS_STUDENT = "{mark} {email}{quiz}{note}"
 PROGRESS_STUDENT_QUIZ = " · quiz {correct}/{total}"
@@ -267,10 +297,11 @@ PROGRESS_MARKS = {
     "not_linked": "🔗",
     "failed": "⚠️",
     "unconfirmed": "❓",
+    "not_sent": "🆕",
 }
 PROGRESS_LEGEND = (
     "\n\n✅ done · ▶️ started · 👀 opened · 📬 delivered, not opened · ⏳ sending · "
-    "⛔ blocked · 🔗 not linked · ❓ unconfirmed · ⚠️ failed"
+    "⛔ blocked · 🔗 not linked · ❓ unconfirmed · ⚠️ failed · 🆕 joined later, not sent yet"
 )
 PAGE = " (page {page} of {pages})"
 CSV_BUTTON = "⬇️ CSV"
@@ -278,7 +309,7 @@ REFRESH_BUTTON = "🔄 Refresh"
 OTHER_EXERCISES_BUTTON = "« Exercises"
 PICK_COHORT_STUDENTS = "📊 <b>Students</b>: which cohort?"
 STUDENTS_TITLE = (
-    "📊 <b>{name}</b>: {count} student(s) · {patients} patient(s) · {breached} breached"
+    "📊 <b>{name}</b>: {count} · {patients} · {breached} breached"
     "{page}\n<i>Summaries only: students' patients stay private.</i>"
 )
 STUDENT_LINE = "{n}. {email}\n    PTL {size} · breached {breached} · active {active}"

@@ -134,7 +134,7 @@ IGNORED = {
     "before_clock_start": "⚠️ This changes nothing: it is before the clock start.",
     "in_future": "⚠️ This changes nothing yet: it is in the future.",
 }
-NEWLY_IGNORED = "⚠️ {n} recorded event(s) would no longer count (✅ Validate explains why)."
+NEWLY_IGNORED = "⚠️ {events} would no longer count (✅ Validate explains why)."
 
 # -- refusals -----------------------------------------------------------------------------------
 STALE = (

@@ -4,17 +4,26 @@ Waiting times are counted in calendar days as the hospital sees them, so "today"
 the date in the trust's timezone (Europe/London by default), never the server's local
 date or UTC: between midnight and 1 am in British Summer Time those differ, and a breach
 reminder sent "a day early" teaches the wrong thing. Every module that needs the date asks
-a :class:`Clock`; the application builds one :class:`SystemClock`, while tests and the
-console's ``--today`` use a :class:`FixedClock` so results are reproducible.
+a :class:`Clock`; the application builds one :class:`SystemClock`, tests use a
+:class:`FixedClock` so results are reproducible, and the console a :class:`TickingClock`
+(real time running on from a chosen moment, so a reminder set for later does arrive).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from abc import ABC, abstractmethod
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["DEFAULT_TIMEZONE", "Clock", "FixedClock", "SystemClock", "get_timezone"]
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "Clock",
+    "FixedClock",
+    "SystemClock",
+    "TickingClock",
+    "get_timezone",
+]
 
 DEFAULT_TIMEZONE = "Europe/London"
 
@@ -123,3 +132,28 @@ class FixedClock(Clock):
             moved = (moved.astimezone(dt.UTC) + elapsed).astimezone(self.tz)
         self._now = moved
         return moved
+
+
+class TickingClock(Clock):
+    """Real time running on from a chosen moment: the console's ``--today`` and ``:time``.
+
+    Unlike :class:`FixedClock` it keeps moving, so jobs that wait for a time of day (a
+    reminder at 08:30) see that time come. :meth:`set` jumps; time runs on from there.
+    """
+
+    def __init__(
+        self, moment: dt.datetime | None = None, tz: str | ZoneInfo = DEFAULT_TIMEZONE
+    ) -> None:
+        super().__init__(tz)
+        self.set(moment or dt.datetime.now(self.tz))
+
+    def set(self, moment: dt.datetime) -> None:
+        """Jump to `moment` (naive: local time in this clock's timezone) and tick on."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.tz)
+        self._from = moment.astimezone(dt.UTC)
+        self._since = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        elapsed = dt.timedelta(seconds=time.monotonic() - self._since)
+        return (self._from + elapsed).astimezone(self.tz)

@@ -73,6 +73,8 @@ class CheckOutcome:
 class JoinResult:
     status: JoinState
     cohort: Cohort | None = None
+    queued: int = 0
+    """Open exercises queued for a student who has just joined (late joiners catch up)."""
 
 
 class Identity:
@@ -227,4 +229,9 @@ async def join_cohort(services: Services, email: str, invite_code: str) -> JoinR
     if cohort.tutor_email == email:
         return JoinResult("own_cohort", cohort)
     status = await services.cohorts.join(cohort.id, email)
-    return JoinResult(status, cohort)
+    queued = 0
+    if status == "joined":  # the cohort's exercises still open (not past due) reach them too
+        queued = await services.exercises.deliver_open_exercises(
+            cohort.id, email, services.clock.today()
+        )
+    return JoinResult(status, cohort, queued)

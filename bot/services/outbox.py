@@ -54,6 +54,7 @@ from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import tutors as text
+from bot.messages.numbers import plural
 from bot.rules.dates import format_date
 from bot.services.container import Services
 from storage.exercises import Claimed, Exercise, ExerciseRepository
@@ -75,6 +76,17 @@ def exercise_tag(exercise_id: int) -> str:
     return text.EXERCISE_TAG.format(id=exercise_id)
 
 
+@dataclass(frozen=True)
+class Stage:
+    """How far one student is with an exercise: what their copy of the message says."""
+
+    started: bool = False
+    quiz_sent: bool = False
+    score: tuple[int, int] | None = None
+    """(right, questions) once every question is answered."""
+    done: bool = False
+
+
 def exercise_text(
     *,
     exercise_id: int,
@@ -84,41 +96,62 @@ def exercise_text(
     patients: int,
     questions: int,
     due: Any,
-    done: bool = False,
+    stage: Stage | None = None,
 ) -> str:
+    """The exercise as a student reads it, at their `stage` (None: as it is first sent)."""
+    stage = stage or Stage()
     body = text.EXERCISE.format(
         title=html.escape(title, quote=False),
         cohort=html.escape(cohort, quote=False),
         brief=html.escape(brief, quote=False),
     )
+    tag = exercise_tag(exercise_id)
     if patients:
-        body += text.EXERCISE_PATIENTS.format(n=patients, tag=exercise_tag(exercise_id))
+        shown = plural(patients, "scenario patient")
+        line = text.EXERCISE_PATIENTS_ADDED if stage.started else text.EXERCISE_PATIENTS
+        body += line.format(patients=shown, tag=tag)
+    elif stage.started:
+        body += text.EXERCISE_STARTED
     if questions:
-        body += text.EXERCISE_QUIZ.format(n=questions)
+        asked = plural(questions, "question")
+        if stage.score is not None:
+            body += text.EXERCISE_QUIZ_SCORED.format(right=stage.score[0], total=stage.score[1])
+        elif stage.quiz_sent:
+            body += text.EXERCISE_QUIZ_SENT.format(questions=asked)
+        elif stage.started:
+            body += text.EXERCISE_QUIZ_READY.format(questions=asked)
+        else:
+            body += text.EXERCISE_QUIZ.format(questions=asked)
     if due is not None:
         body += text.EXERCISE_DUE.format(date=format_date(due))
-    if done:
+    if stage.done:
         body += text.EXERCISE_DONE
     return body
 
 
 def exercise_keyboard(
-    exercise_id: int | None, *, started: bool = False, done: bool = False
+    exercise_id: int | None, *, stage: Stage | None = None, quiz: bool = False
 ) -> InlineKeyboardMarkup:
-    """Start / Mark as done; `exercise_id=None` gives the preview's inert twin."""
+    """The buttons for a student at `stage`: ▶️ Start, then 📝 Take the quiz (if the exercise
+    has one and it hasn't been sent), ✅ Mark as done and 📋 My PTL; ↩️ Not done yet once
+    done. `exercise_id=None` gives the preview's inert twin."""
+    stage = stage or Stage()
 
     def data(action: str) -> str:
         return "ex:p" if exercise_id is None else f"ex:{action}:{exercise_id}"
 
-    if done:
+    if stage.done:
         return InlineKeyboardMarkup(
             [[InlineKeyboardButton(text.UNDO_DONE_BUTTON, callback_data=data("u"))]]
         )
-    row = [] if started else [InlineKeyboardButton(text.START_BUTTON, callback_data=data("s"))]
-    row.append(InlineKeyboardButton(text.DONE_BUTTON, callback_data=data("d")))
-    rows = [row]
-    if started:
-        rows.append([InlineKeyboardButton(text.MY_PTL_BUTTON, callback_data="menu:ptl")])
+    done = InlineKeyboardButton(text.DONE_BUTTON, callback_data=data("d"))
+    if not stage.started:
+        start = InlineKeyboardButton(text.START_BUTTON, callback_data=data("s"))
+        return InlineKeyboardMarkup([[start, done]])
+    rows = []
+    if quiz and not stage.quiz_sent:
+        rows.append([InlineKeyboardButton(text.TAKE_QUIZ_BUTTON, callback_data=data("q"))])
+    rows.append([done, InlineKeyboardButton(text.MY_PTL_BUTTON, callback_data="menu:ptl")])
     return InlineKeyboardMarkup(rows)
 
 
