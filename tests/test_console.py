@@ -179,3 +179,67 @@ def test_console_links_and_uses_the_ptl(console: ConsoleProcess, tmp_path: Path)
     console.expect(r"link your platform account")
 
     assert console.close() == 0
+
+
+# The README's "A session to try", typed line by line; after these lines (in this order),
+# what must show.
+WALKTHROUGH_CHECKS = [
+    (":time 08:00", r"clock: Mon 3 Mar 2025 08:00"),
+    ("/start", r"send me the email address"),
+    ("✅ Save", r"Jane Doe"),
+    ("/ptl", r"🔴 Jane Doe"),
+    ("jane", r"🔎 Find “jane”"),
+    ("@tess: /cohort new Year 1", r"https://t\.me/\S+\?start=join_"),
+    ("@tess: 📣 Send", r"✅ Delivered to 1 of 1"),  # the exercise has reached the student
+    ("▶️ Start", r"Week 1 started"),
+    ("📝 Take the quiz", r"\[quiz\] Which code stops an RTT clock\?"),
+    (":vote 2", r"You got 1 of 1 right"),
+    ("@tess: /progress", r"Progress: which exercise"),
+    ("@tess: 1", r"Question by question"),
+    (":time 08:31", r"Breach reminder"),
+]
+
+
+def _readme_session() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**A session to try**", 1)[1].split("```text\n", 1)[1]
+    return block.split("\n```", 1)[0].splitlines()
+
+
+def test_the_readme_console_session_works_as_written(tmp_path: Path) -> None:
+    env = dict(os.environ, PTL_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    env.pop("DATABASE_URL", None)
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    staff = re.search(r"`python -m bot (staff add tess@uni\.example tutor)`", readme)
+    assert staff, "the session starts by making the tutor staff"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *staff.group(1).split()], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=STARTUP_TIMEOUT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "python -m bot console --today 2025-03-03" in readme
+    console = ConsoleProcess(tmp_path, "--today", "2025-03-03")
+    try:
+        console.expect(r"ptl-bot console", timeout=STARTUP_TIMEOUT)
+        link = ""
+        checks = list(WALKTHROUGH_CHECKS)
+        for line in _readme_session():
+            speaker = "@tess: " if line.startswith("@tess: ") else ""
+            if "the 6-digit code" in line or "(the code it prints)" in line:
+                line = speaker + console.expect(r"code for \S+: (\d{6})").group(1)
+            elif "paste the invite link" in line:
+                line = link
+            console.send(line)
+            if checks and checks[0][0] == line:
+                found = console.expect(checks.pop(0)[1])
+                if line.startswith("@tess: /cohort new"):
+                    link = re.search(r"https://t\.me/\S+", found.string).group(0)  # type: ignore[union-attr]
+        assert checks == [], "the README session lost some of its steps"
+        assert console.close() == 0
+    finally:
+        console.kill()
+    transcript = "".join(console.transcript)
+    assert "something went wrong" not in transcript.lower()
+    assert "You're listed as a tutor" in transcript
+    assert "joined" in transcript

@@ -86,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="chat with the bot in this terminal: no token, no network, embedded database",
     )
     console.add_argument(
-        "--today", metavar="YYYY-MM-DD", help="pretend today is this date (Europe/London)"
+        "--today",
+        metavar="YYYY-MM-DD",
+        help="pretend today is this date (Europe/London); the time of day ticks on from now "
+        "(:time HH:MM in the console moves it)",
     )
     console.set_defaults(func=_cmd_console)
 
