@@ -27,7 +27,7 @@ from tests.ptl_support import add_patient
 from tests.test_tutor_helpers import TUTOR_EMAIL, make_class, tutor_bot
 
 PROBE = "Zebra Crossing"
-FORM_KEYS = ("add", "update", "broadcast", "find", "settings", "cohort", "portfolio")
+FORM_KEYS = ("add", "update", "broadcast", "find", "settings", "cohort", "portfolio", "book")
 
 
 @pytest.fixture
@@ -79,6 +79,11 @@ async def _open_cohort(tess: ChatUser) -> None:
     await tess.send("/cohort new")
 
 
+async def _open_book(tess: ChatUser) -> None:
+    await tess.send("/book Ann")
+    await tess.press("First outpatient appointment")  # now at the date, typed
+
+
 async def _open_portfolio(tess: ChatUser) -> None:
     await tess.send("/portfolio")
     await tess.press("✏️ Name")
@@ -92,6 +97,7 @@ FORMS = {
     "settings": OpenForm("settings", "/settings", _open_settings, "Reminder time", keeps=False),
     "cohort": OpenForm("cohort", "/cohort new", _open_cohort, "What should it be", keeps=False),
     "portfolio": OpenForm("portfolio", "/portfolio", _open_portfolio, "Type the name", False),
+    "book": OpenForm("book", "/book", _open_book, "Step 2 of 5 · Date", keeps=True),
 }
 
 COMMANDS = sorted({c for c, _ in STUDENT_COMMANDS} | {c for c, _ in TUTOR_COMMANDS} | {"start"})
@@ -107,7 +113,9 @@ def expected_owner(form: OpenForm, command: str) -> str:
         return "resume:update"
     if form.key == "broadcast" and command == "broadcast":
         return "resume:broadcast"
-    if command in ("add", "update", "find"):
+    if form.key == "book" and command == "book":
+        return "resume:book"
+    if command in ("add", "update", "find", "book"):
         return command  # a form that takes typed text right away
     if command in ("broadcast", "portfolio"):
         return command  # its first step is buttons: "please tap one"
@@ -130,6 +138,8 @@ def landed(replies: list[SentMessage], owner: str, form: OpenForm) -> bool:
     if owner == "add":
         return "Step 2 of 9 · NHS number" in joined  # the probe became the patient's name
     if owner == "update":
+        return f"No patient on your PTL matches “{PROBE}”" in joined
+    if owner == "book":
         return f"No patient on your PTL matches “{PROBE}”" in joined
     if owner == "find":
         return f"No patient on your PTL matches “{PROBE}”" in joined
