@@ -113,7 +113,10 @@ class Settings(BaseSettings):
         default=60,
         ge=5,
         le=1440,
-        description="An /add or /update form left alone this long is closed (nothing saved).",
+        description=(
+            "A step-by-step form (/add, /update, /broadcast...) left alone this long is "
+            "closed (nothing saved)."
+        ),
     )
 
     # --- Identity (email verification) ------------------------------------------------------

@@ -85,7 +85,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.messages import common
 from bot.messages import forms as text
-from bot.rules.fields import is_idle
+from bot.rules.fields import has_control_chars, is_idle
 from bot.services.container import BotContext
 from bot.services.patient_form import Choice
 from handlers.command_menu import handled_commands
@@ -492,6 +492,10 @@ class Form:
         raw = update.message.text or ""
         if step == RESUME:
             return await self.show(RESUME, guarded, update, context, error=text.USE_BUTTONS)
+        if has_control_chars(raw, newlines=True):
+            # One place for every form's every typed step: a NUL or another hidden control
+            # character is refused (Postgres JSON can't store it), and nothing moves on.
+            return await self.show(step, guarded, update, context, error=text.CONTROL_CHARS)
         return await self.on_text(step, raw, guarded, update, context)
 
     async def _dispatch_other(self, step: str, update: Update, context: BotContext) -> object:

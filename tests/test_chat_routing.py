@@ -357,3 +357,39 @@ async def test_group_chats_get_one_short_pointer_and_nothing_else(bot: harness.B
     (menu,) = await cls.tutor.send("/menu")
     assert await group.press_data("menu:ptl", message=menu) == []
     assert "private chat" in bot.api.calls_to("answerCallbackQuery")[-1].params["text"]
+
+
+async def test_a_hidden_control_character_is_refused_at_any_typed_step(bot: harness.Bot) -> None:
+    cls = await make_class(bot, 1)
+    tess = cls.tutor
+    await tess.send("/broadcast")
+    await tess.press("Year 1 Group A · 1")
+    (reply,) = await tess.send("Week\x001")
+    assert reply.text.startswith("That contains hidden control characters. Please type it again.")
+    assert "Send the exercise's title" in reply.text  # the same step, asked again
+    assert "title" not in bot.app.user_data[tess.user_id]["broadcast"]
+    (reply,) = await tess.send("Week 1")  # and the form carries on
+    assert "Send the brief" in reply.text
+
+
+async def test_photos_outside_a_form_and_edits_are_answered(bot: harness.Bot) -> None:
+    from telegram import Update
+
+    cls = await make_class(bot, 0)
+    tess = cls.tutor
+    (reply,) = await tess.send_document("notes.pdf", b"%PDF")
+    assert reply.text.startswith("I can only read typed messages and commands here.")
+    assert reply.button_labels == ["📋 Menu"]
+    edit = Update.de_json(
+        {
+            "update_id": bot.api.next_update_id(),
+            "edited_message": {
+                "message_id": 1, "date": 1, "edit_date": 2, "text": "Jane Doe",
+                "chat": {"id": tess.chat_id, "type": "private", "first_name": "Tess"},
+                "from": {"id": tess.user_id, "is_bot": False, "first_name": "Tess"},
+            },
+        },
+        bot.app.bot,
+    )  # fmt: skip
+    await bot.app.process_update(edit)
+    assert tess.last.text.startswith("I only read new messages, not edits")
