@@ -95,7 +95,7 @@ async def test_the_name_chosen_and_the_period(bot: Bot) -> None:
     (reply,) = await sam.send("x" * 81)
     assert "1 to 80 characters" in reply.text
     (reply,) = await sam.send("Ada\u200e\u0007Lovelace")
-    assert "1 to 80 characters" in reply.text  # control characters are refused
+    assert "hidden control characters" in reply.text  # refused, as at every form step
     await sam.send("Ada Lovelace")
     document = (await sam.press(text.MAKE))[-1]
     layer = pdf_text(document.file_bytes or b"")
