@@ -110,6 +110,7 @@ class AddForm(Form):
             [],
             context.services.clock.today(),
             at_risk_days=at_risk_days(context.services.settings),
+            priority=values.get("priority"),
         )
 
     # -- rendering ---------------------------------------------------------------------------
@@ -254,7 +255,11 @@ class AddForm(Form):
                 **{FIELDS[k].column: values.get(FIELDS[k].column) for k in FIELD_ORDER},
                 "events": [],
                 **stored_clock_fields(
-                    values["pathway_type"], values["clock_start_date"], [], today
+                    values["pathway_type"],
+                    values["clock_start_date"],
+                    [],
+                    today,
+                    values.get("priority"),
                 ),
                 **pathway_columns(
                     [], values["pathway_type"], values["clock_start_date"], [], today

@@ -86,9 +86,14 @@ def _clock_lines(state: ClockState) -> list[str]:
         )
     else:
         lines.append(text.WAITED_CANCER.format(days=state.days_waited, weeks=state.weeks_waited))
-    lines.append(
-        text.TARGET.format(target=state.target_days, breach_date=format_date(state.breach_date))
-    )
+    if state.breach_date is not None:
+        lines.append(
+            text.TARGET.format(target=state.target_days, breach_date=format_date(state.breach_date))
+        )
+    if state.adjustment_open_since is not None and state.running:
+        lines.append(text.ADJUSTMENT_OPEN.format(date=format_date(state.adjustment_open_since)))
+    elif state.adjusted_days:
+        lines.append(text.ADJUSTED.format(days=_days(state.adjusted_days)))
     if state.running and state.days_to_breach is not None:
         d = state.days_to_breach
         if d > 1:
@@ -105,6 +110,13 @@ def _clock_lines(state: ClockState) -> list[str]:
         lines.append(text.TRANSFERRED.format(date=format_date(state.transferred_on)))
     elif state.status == "nullified" and state.clock_stop is not None:
         lines.append(text.NULLIFIED.format(date=format_date(state.clock_stop)))
+    elif state.status == "ended" and state.clock_stop is not None:
+        kind = EVENT_KINDS.get(state.ended_by or "")
+        lines.append(
+            text.ENDED.format(
+                date=format_date(state.clock_stop), label=kind.label if kind else "ended"
+            )
+        )
     elif state.clock_stop is not None:
         kind = EVENT_KINDS.get(state.ended_by or "")
         verdict = text.STOPPED_LATE if state.breached else text.STOPPED_IN_TIME

@@ -89,8 +89,10 @@ def _clock_part(n: int, entry: PtlEntry) -> str:
     name = esc(clip(entry.patient.patient_name or "(no name)", 40))
     if state is None:
         return text.LINE.format(n=n, mark=entry.mark, name=name, weeks="–", when=text.WHEN_NO_CLOCK)
-    breach = format_date(state.breach_date)
-    if state.running and state.days_to_breach is not None:
+    breach = format_date(state.breach_date) if state.breach_date is not None else ""
+    if state.running and state.days_to_breach is None:
+        when = text.WHEN_ADJUSTED
+    elif state.running and state.days_to_breach is not None:
         if state.days_to_breach > 0:
             when = text.WHEN_RUNNING.format(date=breach, days=state.days_to_breach)
         elif state.days_to_breach == 0:
@@ -101,6 +103,8 @@ def _clock_part(n: int, entry: PtlEntry) -> str:
         when = text.WHEN_TRANSFERRED.format(date=format_date(state.transferred_on))
     elif state.status == "nullified" and state.clock_stop is not None:
         when = text.WHEN_NULLIFIED.format(date=format_date(state.clock_stop))
+    elif state.status == "ended" and state.clock_stop is not None:
+        when = text.WHEN_ENDED.format(date=format_date(state.clock_stop))
     elif state.clock_stop is not None:
         template = text.WHEN_STOPPED_LATE if state.breached else text.WHEN_STOPPED
         when = template.format(date=format_date(state.clock_stop))

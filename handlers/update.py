@@ -35,10 +35,11 @@ from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date
 from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip
 from bot.rules.pathway import (
     EVENT_KINDS,
-    NO_PAUSES_EXPLANATION,
     PATHWAY_TYPES,
     ClockState,
     effect_of,
+    kinds_offered,
+    pause_explanation,
 )
 from bot.rules.pathway import rtt_code_for as code_for
 from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
@@ -143,7 +144,7 @@ class UpdateForm(Form):
         if not query:
             return await self.show(FIND, draft, update, context)
         if _PAUSE.search(query):
-            return await self.show(FIND, draft, update, context, error=self.no_pauses())
+            return await self.show(FIND, draft, update, context, error=self.no_pauses(None))
         cleaned = query.strip()
         if len(cleaned) > 100:
             return await self.show(FIND, draft, update, context, error=text.TOO_LONG)
@@ -249,6 +250,7 @@ class UpdateForm(Form):
             patient.events,
             context.services.clock.today(),
             at_risk_days=at_risk_days(context.services.settings),
+            priority=patient.priority,
         )
 
     async def render(
@@ -279,9 +281,13 @@ class UpdateForm(Form):
             lines = [
                 form_text.STEP_HEADER.format(n=2, m=3, title=text.DATE_TITLE),
                 text.CHOSEN_KIND.format(
-                    code=code_for(kind.key, state.ended_by if state else None),
+                    code=code_for(
+                        kind.key,
+                        state.ended_by if state else None,
+                        state.pathway_type if state else "rtt",
+                    ),
                     label=kind.label,
-                    meaning=kind.meaning,
+                    meaning=kind.meaning_for(state.pathway_type if state else None),
                 ),
                 text.DATE_PROMPT,
             ]
@@ -339,8 +345,8 @@ class UpdateForm(Form):
             text.KIND_PROMPT,
         ]
         rows: list[list[tuple[str, str]]] = []
-        for kind in EVENT_KINDS.values():
-            code = code_for(kind.key, ended_by)
+        for kind in (EVENT_KINDS[k] for k in kinds_offered(ptype)):
+            code = code_for(kind.key, ended_by, ptype)
             effect = text.EFFECTS[effect_of(kind.key, ptype)]
             lines.append(text.KIND_LINE.format(code=code, label=kind.label, effect=effect))
             rows.append([(text.KIND_BUTTON.format(code=code, label=kind.label), f"k:{kind.key}")])
@@ -380,7 +386,7 @@ class UpdateForm(Form):
             events = [*patient.events, entry]
             after = evaluate_row(
                 patient.pathway_type, patient.clock_start_date, events, today,
-                at_risk_days=thresholds,
+                at_risk_days=thresholds, priority=patient.priority,
             )  # fmt: skip
             new_index = len(events_from_json(events)) - 1
             summary = [
@@ -393,7 +399,11 @@ class UpdateForm(Form):
             changes = {
                 "events": events,
                 **stored_clock_fields(
-                    patient.pathway_type, patient.clock_start_date, events, today
+                    patient.pathway_type,
+                    patient.clock_start_date,
+                    events,
+                    today,
+                    patient.priority,
                 ),
                 **pathway_columns(
                     patient.appointments,
@@ -417,11 +427,15 @@ class UpdateForm(Form):
         changes = {spec.column: value}
         ptype = value if spec.column == "pathway_type" else patient.pathway_type
         start = value if spec.column == "clock_start_date" else patient.clock_start_date
-        if spec.column in ("pathway_type", "clock_start_date"):
-            changes.update(stored_clock_fields(ptype, start, patient.events, today))
+        priority = value if spec.column == "priority" else patient.priority
+        if spec.column in ("pathway_type", "clock_start_date", "priority"):
+            # Priority is a clock input too: an Urgent suspected cancer RTT row keeps its
+            # clock after a first-appointment DNA.
+            changes.update(stored_clock_fields(ptype, start, patient.events, today, priority))
             changes.update(pathway_columns(patient.appointments, ptype, start, patient.events,
                                            today))  # fmt: skip
-        after = evaluate_row(ptype, start, patient.events, today, at_risk_days=thresholds)
+        after = evaluate_row(ptype, start, patient.events, today, at_risk_days=thresholds,
+                             priority=priority)  # fmt: skip
         summary = [
             text.CONFIRM_FIELD.format(
                 label=text.FIELD_BUTTONS[key],
@@ -432,8 +446,11 @@ class UpdateForm(Form):
         return Plan(changes, before, after, summary, describe_change(before, after))
 
     # -- input ------------------------------------------------------------------------------------
-    def no_pauses(self) -> str:
-        return text.NO_PAUSES.format(explanation=esc(NO_PAUSES_EXPLANATION))
+    @staticmethod
+    def no_pauses(pathway_type: str | None) -> str:
+        """Why there is no pause: the rule of this patient's pathway (all of them when no
+        patient is chosen yet)."""
+        return text.NO_PAUSES.format(explanation=esc(pause_explanation(pathway_type)))
 
     async def on_text(
         self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
@@ -458,7 +475,9 @@ class UpdateForm(Form):
                 raise _Stop("unlinked")
             return await self.search(raw, draft, update, context, student)
         if _PAUSE.search(raw):
-            return await self.show(step, draft, update, context, error=self.no_pauses())
+            patient, _ = await self.load(draft, update, context)
+            error = self.no_pauses(patient.pathway_type)
+            return await self.show(step, draft, update, context, error=error)
         if step == DATE:
             patient, _ = await self.load(draft, update, context)
             return await self.accept_date(self.parse_event_date(raw, patient, context), draft,

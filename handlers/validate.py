@@ -77,6 +77,7 @@ def findings_for(patient: Patient, today: dt.date) -> list[Finding]:
         validation_events(patient.events),
         today,
         patient.referral_date,
+        priority=patient.priority,
     )
 
 

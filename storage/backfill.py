@@ -29,7 +29,8 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-Compute = Callable[[str | None, dt.date | None, Any, dt.date], Mapping[str, Any]]
+Compute = Callable[[str | None, dt.date | None, Any, dt.date, str | None], Mapping[str, Any]]
+"""(pathway type, clock start, events, today, priority) -> the stored clock fields."""
 
 _OUTPUTS = (
     "breach_date",
@@ -40,7 +41,7 @@ _OUTPUTS = (
     "clock_breached",
 )
 _SELECT = (
-    "select id, pathway_type, clock_start_date, events,"
+    "select id, pathway_type, clock_start_date, events, priority,"
     " breach_date, clock_state, rtt_code, clock_status, clock_stopped_on, clock_breached,"
     " clock_computed_at"
     " from public.ptl_patients"
@@ -238,7 +239,9 @@ def _safe_compute(compute: Compute, row: asyncpg.Record, today: dt.date) -> Mapp
     """The engine's fields for a row; a row too malformed to read is stored as 'unknown'
     (and logged by id only) rather than stopping every other row's backfill."""
     try:
-        return compute(row["pathway_type"], row["clock_start_date"], row["events"], today)
+        return compute(
+            row["pathway_type"], row["clock_start_date"], row["events"], today, row["priority"]
+        )
     except Exception:
         log.warning("Clock backfill: row id %s could not be evaluated", row["id"], exc_info=True)
         return {"breach_date": None, "clock_state": "unknown", "rtt_code": None,

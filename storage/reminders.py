@@ -30,7 +30,7 @@ _PATIENT_COLUMNS = (
     "p.id, lower(p.user_email) as email, p.patient_id, p.patient_name, p.specialty,"
     " p.pathway_type, p.clock_start_date, p.events::text as events,"
     " p.appointments::text as appointments, p.booking_open_dates, p.booking_late_dates,"
-    " p.booking_computed_at is not null as booking_known"
+    " p.booking_computed_at is not null as booking_known, p.priority"
 )
 # Reminder candidates for a chunk of students ($1 emails, $2 horizons, $3 refreshed-through).
 # The first branch is one index range scan per student on ptl_patients_running_breach_idx
@@ -98,6 +98,8 @@ class CandidateRow(NamedTuple):
     """The stored booking summaries (sql/080), trustworthy when `booking_known`."""
     late_dates: Sequence[dt.date] = ()
     booking_known: bool = False
+    priority: str | None = None
+    """A clock input too: an Urgent suspected cancer RTT row keeps its clock after a DNA."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +249,9 @@ class ReminderRepository:
         events = json.loads("[" + ",".join(r[7] or "null" for r in unique) + "]")
         bookings = json.loads("[" + ",".join(r[8] or "null" for r in unique) + "]")
         return [
-            CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, r[9], r[10], r[11])
+            CandidateRow(
+                r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, r[9], r[10], r[11], r[12]
+            )
             for r, ev, bk in zip(unique, events, bookings, strict=True)
         ]
 

@@ -29,7 +29,7 @@ async def test_card_shows_clock_events_and_actions(bot: Bot) -> None:
     assert "🟢" in plain and "On track" in plain
     assert "8 weeks waited (56 days)" in plain
     assert "13 May 2025" in plain and "71 days to breach" in plain
-    assert "20 Jan 2025 · 20 · Activity" in plain
+    assert "20 Jan 2025 · 20 · Appointment or test attended" in plain
     assert "Prefers <mornings>" in plain
     data = [b.callback_data for row in keyboard.inline_keyboard for b in row]
     assert data == [f"upd:{p.patient_id}", f"bk:{p.patient_id}", f"del:{p.patient_id}",
@@ -49,7 +49,7 @@ async def test_card_for_a_stopped_breached_cancer_clock(bot: Bot) -> None:
     body, _ = render_card(p, evaluate_patient(p, date(2025, 3, 20)), date(2025, 3, 20))
     plain = html_to_plain(body)
     assert "Clock stopped" in plain
-    assert "10 Mar 2025: First definitive treatment (code 30)" in plain
+    assert "10 Mar 2025: Treatment started (code 30)" in plain
     assert "after the breach date" in plain
 
 

@@ -63,7 +63,7 @@ async def test_export_sends_an_excel_friendly_csv(bot: Bot) -> None:
     assert second["Patient name"] == "Zoë Stopped"
     assert second["Status"] == "Clock stopped"
     assert second["Clock stop"] == "2025-02-01"
-    assert second["Stopped by"] == "First definitive treatment"
+    assert second["Stopped by"] == "Treatment started"
     assert second["Days to breach"] == ""
     # Every date column is ISO or empty: one format throughout.
     for row in rows:

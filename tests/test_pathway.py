@@ -17,8 +17,10 @@ from bot.rules.pathway import (
     DEFAULT_AT_RISK_DAYS,
     EVENT_KINDS,
     LEGACY_PATHWAY_TYPES,
-    NO_PAUSES_EXPLANATION,
     PATHWAY_TYPES,
+    PAUSE_EXPLANATIONS,
+    PAUSES_OVERVIEW,
+    PLATFORM_ONLY_KINDS,
     STATUSES,
     ClockState,
     Event,
@@ -26,6 +28,7 @@ from bot.rules.pathway import (
     effect_of,
     evaluate,
     ordering_key,
+    pause_explanation,
     rtt_band,
     rtt_code_for,
 )
@@ -48,6 +51,8 @@ CLOCK_FIELDS = (
     "transferred_on",
     "ended_by",
     "clock_number",
+    "adjusted_days",
+    "adjustment_open_since",
 )
 
 
@@ -101,8 +106,98 @@ def clock_fields(state: ClockState) -> tuple[object, ...]:
             "stopped",
             True,
         ),
+        # (r2) 6: a decision to treat after active monitoring starts the new clock (code 11).
+        (
+            "rtt",
+            D(2025, 1, 6),
+            [
+                Event(D(2025, 2, 3), "activity"),
+                Event(D(2025, 3, 3), "active_monitoring_clinician"),
+                Event(D(2025, 6, 2), "decision_to_treat"),
+            ],
+            D(2025, 7, 1),
+            29,
+            4,
+            D(2025, 10, 7),
+            98,
+            "on_track",
+            False,
+        ),
+        # (r2) 7: a DNA after a new clock that followed active monitoring does not nullify.
+        (
+            "rtt",
+            D(2025, 1, 6),
+            [
+                Event(D(2025, 3, 3), "active_monitoring_patient"),
+                Event(D(2025, 6, 2), "new_clock"),
+                Event(D(2025, 6, 30), "dna_first_appointment"),
+            ],
+            D(2025, 7, 14),
+            42,
+            6,
+            D(2025, 10, 7),
+            85,
+            "on_track",
+            False,
+        ),
+        # (r2) 8: cancer ruled out on a 62-day pathway ends it, not reported.
+        (
+            "cancer_62",
+            D(2025, 1, 6),
+            [Event(D(2025, 3, 20), "cancer_ruled_out")],
+            D(2025, 3, 25),
+            73,
+            10,
+            D(2025, 3, 10),
+            None,
+            "ended",
+            False,
+        ),
+        # (r2) 9: the first seen adjustment.
+        (
+            "cancer_fds",
+            D(2025, 3, 3),
+            [Event(D(2025, 3, 10), "dna_first_appointment"), Event(D(2025, 3, 12), "new_clock")],
+            D(2025, 4, 2),
+            21,
+            3,
+            D(2025, 4, 10),
+            8,
+            "on_track",
+            False,
+        ),
+        # (r2) 10: a DM01 reset.
+        (
+            "diagnostic",
+            D(2025, 1, 6),
+            [Event(D(2025, 2, 3), "dna_first_appointment")],
+            D(2025, 3, 3),
+            28,
+            4,
+            D(2025, 3, 17),
+            14,
+            "on_track",
+            False,
+        ),
+        # (r2) 11: a closed treatment adjustment of 14 days.
+        (
+            "cancer_31",
+            D(2025, 2, 3),
+            [
+                Event(D(2025, 2, 17), "admission_offer_declined"),
+                Event(D(2025, 3, 3), "patient_available"),
+                Event(D(2025, 3, 10), "treatment_started"),
+            ],
+            D(2025, 3, 20),
+            21,
+            3,
+            D(2025, 3, 21),
+            None,
+            "stopped",
+            False,
+        ),
     ],
-    ids=["example1", "example2", "example3", "example4", "example5"],
+    ids=[f"example{n}" for n in range(1, 12)],
 )
 def test_worked_examples(
     ptype, start, events, today, days, weeks, breach, to_breach, status, breached
@@ -114,7 +209,64 @@ def test_worked_examples(
     assert state.days_to_breach == to_breach
     assert state.status == status
     assert state.breached is breached
-    assert state.clock_start == start
+
+
+def test_worked_examples_details():
+    """What the contract's table says in words beside each r2 example."""
+    six = evaluate(
+        "rtt",
+        D(2025, 1, 6),
+        [
+            Event(D(2025, 2, 3), "activity"),
+            Event(D(2025, 3, 3), "active_monitoring_clinician"),
+            Event(D(2025, 6, 2), "decision_to_treat"),
+        ],
+        D(2025, 7, 1),
+    )
+    assert (six.clock_start, six.rtt_code, six.clock_number) == (D(2025, 6, 2), 11, 2)
+    seven = evaluate(
+        "rtt",
+        D(2025, 1, 6),
+        [
+            Event(D(2025, 3, 3), "active_monitoring_patient"),
+            Event(D(2025, 6, 2), "new_clock"),
+            Event(D(2025, 6, 30), "dna_first_appointment"),
+        ],
+        D(2025, 7, 14),
+    )
+    assert seven.clock_start == D(2025, 6, 2)
+    assert [(n.index, n.note) for n in seven.notes] == [(2, "dna_not_after_referral")]
+    assert seven.ignored == ()  # applied: it continues the clock
+    eight = evaluate(
+        "cancer_62", D(2025, 1, 6), [Event(D(2025, 3, 20), "cancer_ruled_out")], D(2025, 3, 25)
+    )
+    assert (eight.clock_stop, eight.ended_by, eight.reported) == (
+        D(2025, 3, 20),
+        "cancer_ruled_out",
+        False,
+    )
+    nine = evaluate(
+        "cancer_fds",
+        D(2025, 3, 3),
+        [Event(D(2025, 3, 10), "dna_first_appointment"), Event(D(2025, 3, 12), "new_clock")],
+        D(2025, 4, 2),
+    )
+    assert (nine.clock_start, nine.clock_number, nine.reset_by) == (D(2025, 3, 12), 1, "new_clock")
+    ten = evaluate(
+        "diagnostic", D(2025, 1, 6), [Event(D(2025, 2, 3), "dna_first_appointment")], D(2025, 3, 3)
+    )
+    assert (ten.clock_start, ten.reset_by) == (D(2025, 2, 3), "dna_first_appointment")
+    eleven = evaluate(
+        "cancer_31",
+        D(2025, 2, 3),
+        [
+            Event(D(2025, 2, 17), "admission_offer_declined"),
+            Event(D(2025, 3, 3), "patient_available"),
+            Event(D(2025, 3, 10), "treatment_started"),
+        ],
+        D(2025, 3, 20),
+    )
+    assert (eleven.adjusted_days, eleven.clock_stop) == (14, D(2025, 3, 10))
 
 
 def test_contract_snippet():
@@ -287,7 +439,7 @@ CONTRACT_EFFECTS: dict[str, dict[str, str]] = {
     "cancer_ruled_out": {
         **dict.fromkeys(ALL_TYPES, "continues"),
         "cancer_fds": "stops",
-        "cancer_62": "stops",
+        "cancer_62": "ends",
     },
     "test_performed": {**dict.fromkeys(ALL_TYPES, "continues"), "diagnostic": "stops"},
     "transfer_out": dict.fromkeys(ALL_TYPES, "transfers"),
@@ -297,22 +449,48 @@ CONTRACT_EFFECTS: dict[str, dict[str, str]] = {
         "cancer_62": "stops",
         "cancer_31": "stops",
     },
-    "active_monitoring_patient": {**dict.fromkeys(NON_RTT, "continues"), "rtt": "stops"},
-    "active_monitoring_clinician": {**dict.fromkeys(NON_RTT, "continues"), "rtt": "stops"},
-    "dna_first_appointment": {**dict.fromkeys(NON_RTT, "continues"), "rtt": "nullifies"},
-    "decision_not_to_treat": {
-        **dict.fromkeys(ALL_TYPES, "continues"),
-        "rtt": "stops",
-        "cancer_62": "stops",
-    },
-    "discharged": dict.fromkeys(ALL_TYPES, "stops"),
-    "declined_treatment": {
+    "active_monitoring_patient": {
         **dict.fromkeys(ALL_TYPES, "continues"),
         "rtt": "stops",
         "cancer_62": "stops",
         "cancer_31": "stops",
     },
-    "died": dict.fromkeys(ALL_TYPES, "stops"),
+    "active_monitoring_clinician": {
+        **dict.fromkeys(ALL_TYPES, "continues"),
+        "rtt": "stops",
+        "cancer_62": "stops",
+        "cancer_31": "stops",
+    },
+    "dna_first_appointment": {
+        **dict.fromkeys(ALL_TYPES, "continues"),
+        "rtt": "nullifies",
+        "diagnostic": "resets",
+    },
+    "patient_cancelled": {**dict.fromkeys(ALL_TYPES, "continues"), "diagnostic": "resets"},
+    "admission_offer_declined": {
+        **dict.fromkeys(ALL_TYPES, "continues"),
+        "cancer_62": "adjusts",
+        "cancer_31": "adjusts",
+    },
+    "patient_available": {
+        **dict.fromkeys(ALL_TYPES, "continues"),
+        "cancer_62": "resumes",
+        "cancer_31": "resumes",
+    },
+    "decision_not_to_treat": {
+        **dict.fromkeys(ALL_TYPES, "continues"),
+        "rtt": "stops",
+        "cancer_62": "ends",
+        "cancer_31": "ends",
+    },
+    "discharged": {**dict.fromkeys(ALL_TYPES, "ends"), "rtt": "stops"},
+    "declined_treatment": {
+        **dict.fromkeys(ALL_TYPES, "continues"),
+        "rtt": "stops",
+        "cancer_62": "ends",
+        "cancer_31": "ends",
+    },
+    "died": {**dict.fromkeys(ALL_TYPES, "ends"), "rtt": "stops"},
     "new_clock": dict.fromkeys(ALL_TYPES, "starts"),
 }
 CONTRACT_CODES = {
@@ -331,12 +509,26 @@ CONTRACT_CODES = {
     "declined_treatment": 35,
     "died": 36,
     "new_clock": 10,
+    "patient_cancelled": 20,
+    "admission_offer_declined": 20,
+    "patient_available": 20,
+}
+# Kinds read from platform rows by their RTT code only (never offered to a student).
+PLATFORM_CODES = {
+    "first_activity": 10,
+    "separate_pathway": 12,
+    "after_treatment": 90,
+    "during_active_monitoring": 91,
+    "not_yet_referred": 92,
+    "not_applicable": 98,
+    "status_unknown": 99,
 }
 
 
 def test_event_kinds_match_contract():
-    assert set(EVENT_KINDS) == set(CONTRACT_CODES)
-    for kind, code in CONTRACT_CODES.items():
+    assert set(EVENT_KINDS) == set(CONTRACT_CODES) | set(PLATFORM_CODES)
+    assert set(PLATFORM_ONLY_KINDS) == set(PLATFORM_CODES)
+    for kind, code in {**CONTRACT_CODES, **PLATFORM_CODES}.items():
         assert EVENT_KINDS[kind].rtt_code == code
         assert rtt_code_for(kind) == code
         assert EVENT_KINDS[kind].label and EVENT_KINDS[kind].meaning
@@ -368,6 +560,31 @@ def test_each_event_kind_on_each_pathway_type(ptype, kind):
         assert state.clock_stop == when
         assert state.long_wait_weeks is None
         assert state.rtt_code == 33
+    elif expected == "ends":
+        assert state.status == "ended"
+        assert state.clock_stop == when
+        assert state.days_waited == 14
+        assert state.breached is False
+        assert state.days_to_breach is None
+        assert state.ended_by == kind
+        assert state.reported is False
+    elif expected == "resets":
+        assert state.running
+        assert state.clock_start == when
+        assert state.clock_number == 1
+        assert state.days_waited == 7
+        assert state.breach_date == when + timedelta(days=42)
+        assert state.reset_by == kind
+    elif expected == "adjusts":
+        assert state.status == "at_risk"
+        assert state.adjustment_open_since == when
+        assert state.days_waited == 14  # frozen at the declined date
+        assert state.breach_date is None
+        assert state.days_to_breach is None
+    elif expected == "resumes":  # nothing to resume: no adjustment is open
+        assert state.running
+        assert state.days_waited == 21
+        assert [(i.index, i.reason) for i in state.ignored] == [(0, "no_open_adjustment")]
     elif expected == "transfers":
         assert state.status == "transferred"
         assert state.transferred_on == when
@@ -400,7 +617,8 @@ def test_new_clock_after_a_stop_starts_a_fresh_clock(ptype):
 def test_died_stops_every_clock_and_later_events_are_ignored(ptype):
     events = [Event(D(2025, 2, 1), "died"), Event(D(2025, 2, 5), "treatment_started")]
     state = evaluate(ptype, D(2025, 1, 6), events, D(2025, 3, 1))
-    assert state.status == "stopped"
+    # RTT: a reported stop (code 36); elsewhere the pathway ends, not reported (r2).
+    assert state.status == ("stopped" if ptype == "rtt" else "ended")
     assert state.clock_stop == D(2025, 2, 1)
     assert state.rtt_code == 36
     assert [(i.index, i.reason, i.ended_by) for i in state.ignored] == [
@@ -425,7 +643,7 @@ def test_first_appointment_dna_nullifies_rtt():
 
 
 @pytest.mark.parametrize("earlier", ["activity", "decision_to_treat", "test_performed"])
-def test_dna_after_earlier_activity_changes_nothing(earlier):
+def test_dna_after_earlier_activity_continues_the_clock(earlier):
     start, today = D(2025, 1, 6), D(2025, 6, 1)
     base = [Event(D(2025, 1, 20), earlier)]
     with_dna = [*base, Event(D(2025, 2, 3), "dna_first_appointment")]
@@ -433,8 +651,11 @@ def test_dna_after_earlier_activity_changes_nothing(earlier):
     b = evaluate("rtt", start, with_dna, today)
     assert clock_fields(a) == clock_fields(b)
     assert b.status == "breached"
-    assert [(i.index, i.reason) for i in b.ignored] == [(1, "dna_after_activity")]
-    assert b.rtt_code == 20
+    # r2: applied (it continues the clock), with the reason it did not nullify.
+    assert b.ignored == ()
+    assert b.applied == (0, 1)
+    assert [(n.index, n.note) for n in b.notes] == [(1, "dna_after_activity")]
+    assert b.rtt_code == 33
 
 
 def test_dna_on_the_same_day_as_activity_follows_recorded_order():
@@ -459,6 +680,10 @@ def test_cancer_and_diagnostic_clocks_are_not_nullified_by_dna(ptype):
     assert state.running
     assert state.nullified is False
     assert state.ignored == ()
+    # The first seen adjustment waits for the rebooking; DM01 resets; 31-day carries on.
+    assert state.awaiting_rebooking is (ptype in ("cancer_fds", "cancer_62"))
+    expected_start = D(2025, 1, 10) if ptype == "diagnostic" else D(2025, 1, 6)
+    assert state.clock_start == expected_start
 
 
 def test_new_clock_after_nullified_dna_is_code_10_and_dna_can_nullify_again():
@@ -745,9 +970,23 @@ def test_today_before_clock_start_raises():
         evaluate("rtt", D(2025, 1, 6), [], D(2025, 1, 5))
 
 
-def test_no_pause_kind_exists_and_explanation_says_why():
+def test_no_pause_kind_exists_and_each_pathway_says_what_applies():
     assert not any("pause" in k for k in EVENT_KINDS)
-    assert "1 October 2015" in NO_PAUSES_EXPLANATION
+    assert set(PAUSE_EXPLANATIONS) == set(PATHWAY_TYPES)
+    rtt = pause_explanation("rtt")
+    assert "1 October 2015" in rtt and "two reasonable offers" in rtt
+    assert "clinical review" in rtt
+    # Cancer waits have exactly two adjustments; each pathway names the one(s) it has.
+    fds, c62, c31 = (pause_explanation(t) for t in ("cancer_fds", "cancer_62", "cancer_31"))
+    assert "first seen adjustment" in fds and "not this one" in fds
+    assert "first seen adjustment" in c62 and "treatment adjustment" in c62
+    assert "treatment adjustment" in c31 and "28-day and 62-day" in c31
+    assert "never had" not in " ".join(PAUSE_EXPLANATIONS.values())  # the r1 error
+    dx = pause_explanation("diagnostic")
+    assert "resets" in dx and "hospital never resets" in dx
+    assert pause_explanation("2ww") == fds  # legacy names read as today's types
+    assert pause_explanation(None) == PAUSES_OVERVIEW == pause_explanation("nonsense")
+    assert "two adjustments" in PAUSES_OVERVIEW and "resets" in PAUSES_OVERVIEW
 
 
 def test_effect_of_and_rtt_code_for_reject_unknown_kinds():
@@ -795,15 +1034,23 @@ def test_ordering_key_sorts_by_breach_risk():
         "just_breached": evaluate("rtt", D(2025, 1, 23), [], today),
         "long_breached": evaluate("rtt", D(2024, 1, 6), [], today),
         "cancer_close": evaluate("cancer_62", D(2025, 4, 1), [], today),
+        "ended": evaluate("cancer_62", D(2025, 1, 6), [Event(D(2025, 2, 1), "died")], today),
+        "adjustment_open": evaluate(
+            "cancer_62", D(2025, 4, 1), [Event(D(2025, 5, 1), "admission_offer_declined")], today
+        ),
+        "breaches_today": evaluate("rtt", D(2025, 1, 25), [], today),
     }
     order = [name for name, _ in sorted(states.items(), key=lambda kv: ordering_key(kv[1]))]
     assert order == [
         "long_breached",
         "just_breached",
+        "breaches_today",
+        "adjustment_open",  # no breach date: chase it straight after today's breaches
         "cancer_close",
         "at_risk",
         "on_track",
         "stopped",
+        "ended",
         "nullified",
         "transferred",
     ]
@@ -848,19 +1095,39 @@ def test_state_is_internally_consistent(p):
     _, _, _, today = p
     state = evaluate(*p)
     target = PATHWAY_TYPES[state.pathway_type].target_days
+    adjusted = state.adjusted_days
     assert state.target_days == target
-    assert state.breach_date == state.clock_start + timedelta(days=target + 1)
-    assert (state.days_to_breach is None) == (not state.running)
-    if state.running:
+    assert adjusted >= 0
+    if state.pathway_type not in ("cancer_62", "cancer_31"):
+        assert adjusted == 0 and state.adjustment_open_since is None
+    frozen = state.adjustment_open_since is not None
+    assert frozen <= state.running  # an open adjustment only on a running clock
+    if state.breach_date is not None:
+        assert state.breach_date == state.clock_start + timedelta(days=target + 1 + adjusted)
+    else:
+        assert frozen and state.status == "at_risk" and state.days_to_breach is None
+    if not state.running:
+        assert state.days_to_breach is None
+    if state.running and not frozen:
         assert state.clock_stop is None
-        assert state.days_waited == (today - state.clock_start).days
+        assert state.days_waited == (today - state.clock_start).days - adjusted
+        assert state.breach_date is not None
         assert state.breached == (today >= state.breach_date)
         assert state.days_to_breach == (state.breach_date - today).days
+    if frozen:
+        since = state.adjustment_open_since
+        assert since is not None
+        assert state.days_waited == (since - state.clock_start).days - adjusted
+        assert state.breached == (state.days_waited > target)
     if state.status == "stopped":
         assert state.clock_stop is not None
-        assert state.breached == (state.clock_stop > state.clock_start + timedelta(days=target))
+        assert state.breached == (
+            state.clock_stop > state.clock_start + timedelta(days=target + adjusted)
+        )
+    if state.status in ("ended", "nullified"):
+        assert state.breached is False and not state.reported
     if state.status == "nullified":
-        assert state.breached is False and state.pathway_type == "rtt"
+        assert state.pathway_type == "rtt"
     # Every event is either applied or ignored, exactly once.
     seen = sorted([*state.applied, *(i.index for i in state.ignored)])
     assert seen == list(range(len(p[2])))
@@ -869,7 +1136,7 @@ def test_state_is_internally_consistent(p):
 @given(pathways())
 def test_running_clock_breach_date_is_start_plus_target_plus_one(p):
     state = evaluate(*p)
-    if state.running:
+    if state.running and not state.adjusted_days and state.adjustment_open_since is None:
         target = {"rtt": 126, "cancer_fds": 28, "cancer_62": 62, "cancer_31": 31, "diagnostic": 41}
         assert state.breach_date == state.clock_start + timedelta(
             days=target[state.pathway_type] + 1

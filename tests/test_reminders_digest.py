@@ -141,7 +141,7 @@ def test_digest_text_is_clear_escaped_and_fits() -> None:
     assert "breached 28 Feb 2025 (3 days ago)" in plain
     # Due soon: by when, and the act-by day before the breach date.
     assert "breaches Thu 6 Mar 2025 (in 3 days): act by Wed 5 Mar 2025" in plain
-    assert "52+ weeks: 1 · breached: 1 · breaching within 7 days: 1" in plain
+    assert "More than 52 weeks: 1 · breached: 1 · breaching within 7 days: 1" in plain
     assert "52 weeks waiting" in plain and "clinical harm review" in plain
     assert "Next: book the earliest possible treatment date" in plain
     assert [i.patient_id for i in listed] == ["P3", "P1", "P2"]

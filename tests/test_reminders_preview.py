@@ -75,7 +75,7 @@ async def test_preview_command_line(db_dsn: str) -> None:
         await db.close()
     done = _cli("--date", "2025-03-03", "--email", email, env={"DATABASE_URL": db_dsn})
     assert done.returncode == 0, done.stderr
-    assert "Cli Breached" in done.stdout and "52+ week waits" in done.stdout
+    assert "Cli Breached" in done.stdout and "Waiting more than 52 weeks" in done.stdout
     assert "Reminders for Mon 3 Mar 2025" in done.stdout
     bad = _cli("--date", "03/03/2025", env={"DATABASE_URL": db_dsn})
     assert bad.returncode == 2 and "use YYYY-MM-DD" in bad.stderr

@@ -46,10 +46,13 @@ def test_the_five_required_scenarios_exist() -> None:
 def test_every_patient_has_the_status_its_answer_key_says(key: str, today: dt.date) -> None:
     for p in SCENARIOS[key].patients:
         row = p.row(today, added_by="test", tag="[EX1]")
-        state = evaluate_row(row["pathway_type"], row["clock_start_date"], row["events"], today)
+        state = evaluate_row(
+            row["pathway_type"], row["clock_start_date"], row["events"], today,
+            priority=row["priority"],
+        )  # fmt: skip
         assert state is not None, p.name
         assert state.status == p.expect, (key, p.name, state.status)
-        assert row["clock_state"] in ("running", "stopped", "nullified")
+        assert row["clock_state"] in ("running", "stopped", "ended", "nullified")
         assert row["breach_date"] == state.breach_date
 
 
@@ -281,3 +284,60 @@ def test_scenario_bookings_survive_the_exercise_json() -> None:
     assert row["appointments"][0]["date"] == (TODAY + dt.timedelta(days=30)).isoformat()
     assert row["booking_late_dates"] == [TODAY + dt.timedelta(days=30)]
     assert row["current_status"] == "On Waiting List for Treatment"
+
+
+def _state(scenario: str, name: str, today: dt.date = TODAY):
+    p = {p.name: p for p in SCENARIOS[scenario].patients}[name]
+    row = p.row(today, added_by="t", tag="x")
+    return row, evaluate_row(
+        row["pathway_type"], row["clock_start_date"], row["events"], today,
+        priority=row["priority"],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("today", IMPORT_DAYS, ids=str)
+def test_revision_2_teaching_points(today: dt.date) -> None:
+    """Each rule revision 2 changed has a built-in patient that shows it, on any import day."""
+    _, maisie = _state("dna_nullification", "Maisie Tregarthen", today)
+    assert maisie is not None and maisie.clock_start == today - dt.timedelta(days=25)
+    _, dilys = _state("dna_nullification", "Dilys Fairweather", today)
+    assert (
+        dilys is not None
+        and dilys.running
+        and [n.note for n in dilys.notes] == ["dna_urgent_suspected_cancer"]
+    )
+    row, sunita = _state("active_monitoring", "Sunita Ravel", today)
+    assert row["events"][-1]["kind"] == "decision_to_treat"  # not a "new clock" any more
+    assert sunita is not None and sunita.rtt_code == 11 and sunita.days_waited == 14
+    _, ffion = _state("active_monitoring", "Ffion Castell", today)
+    assert ffion is not None and ffion.status == "stopped" and ffion.days_waited == 30
+    _, peter = _state("cancer_62_upgrade", "Peter Lindqvist", today)
+    assert peter is not None and peter.status == "ended" and not peter.breached
+    _, gideon = _state("cancer_62_upgrade", "Gideon Marlowe", today)
+    assert gideon is not None and (gideon.adjusted_days, gideon.days_waited) == (14, 46)
+    _, olwen = _state("diagnostic_six_weeks", "Olwen Pryce", today)
+    assert olwen is not None and olwen.days_waited == 10
+
+
+def test_revision_2_quiz_wording() -> None:
+    """Wording points 10, 11 and 12 of the rules review, in the quizzes and answer keys."""
+    triage = SCENARIOS["rtt_breach_triage"]
+    gwen = next(q for q in triage.questions if "Gwen" in q.question)
+    assert gwen.options[gwen.correct] == "Stopped after the 18-week standard"
+    assert "still counts as a breach when reported" not in (gwen.explanation or "")
+    assert "measured on patients still waiting" in (gwen.explanation or "")
+    long = SCENARIOS["long_waiters"]
+    q78 = next(q for q in long.questions if "78" in q.question)
+    assert "more than 78 weeks" in q78.question and q78.options[q78.correct] == "547"
+    assert "78 weeks or more" not in q78.question
+    everything = " ".join(
+        [s.teaches + s.answer_key for s in SCENARIOS.values()]
+        + [
+            q.question + " ".join(q.options) + (q.explanation or "")
+            for s in SCENARIOS.values()
+            for q in s.questions
+        ]
+    )
+    assert "104+" not in everything and "78+" not in everything and "52+" not in everything
+    assert "first definitive treatment decided after active monitoring" not in everything
+    assert "first activity of a new RTT period after active monitoring" in everything

@@ -85,10 +85,10 @@ async def test_record_treatment_shows_before_after_and_saves(bot: Bot, db: Datab
     replies = await sam.press("📌 Record an event")
     kinds = replies[-1]
     assert kinds.text.startswith("Step 1 of 3 · What happened?")
-    assert "30 First definitive treatment: stops the clock" in kinds.text
-    assert "33 Did not attend first appointment: nullifies the clock" in kinds.text
+    assert "30 Treatment started: stops the clock" in kinds.text
+    assert "33 Did not attend (DNA): nullifies the clock" in kinds.text
     assert not any("pause" in label.lower() for label in kinds.button_labels)
-    replies = await sam.press("30 · First definitive treatment")
+    replies = await sam.press("30 · Treatment started")
     assert replies[-1].text.startswith("Step 2 of 3 · When?")
     assert "this stops the RTT" in replies[-1].text
     replies = await sam.send("1/5/25")
@@ -96,7 +96,7 @@ async def test_record_treatment_shows_before_after_and_saves(bot: Bot, db: Datab
     replies = await sam.send("Left hip <replacement> & rehab")
     confirm = replies[-1]
     assert confirm.text.startswith("Check and save · Jane Doe")
-    assert "Event: 30 · First definitive treatment on 1 May 2025" in confirm.text
+    assert "Event: 30 · Treatment started on 1 May 2025" in confirm.text
     assert "Details: Left hip <replacement> & rehab" in confirm.text
     assert "Before: 🟠 At risk · 17 weeks waited (119 days)" in confirm.text
     assert "After: ⚪ Clock stopped 1 May 2025 · 87 days · within 18 weeks" in confirm.text
@@ -137,7 +137,7 @@ async def test_event_from_the_cards_update_button(bot: Bot) -> None:
     assert replies[-1].text.startswith("Update · Jane Doe")
     assert "« Back" not in replies[-1].button_labels  # came straight from the card
     await sam.press("📌 Record an event")
-    await sam.press("33 · Did not attend first appointment")
+    await sam.press("33 · Did not attend (DNA)")
     await sam.press("Today")
     replies = await sam.press("Skip »")
     assert "clock nullified: a DNA at the first appointment" in replies[-1].text
@@ -181,7 +181,7 @@ async def test_event_date_rules_are_explained(bot: Bot) -> None:
     patient = await add_patient(bot)
     await open_menu(sam, patient)
     await sam.press("📌 Record an event")
-    await sam.press("20 · Activity (clock continues)")
+    await sam.press("20 · Appointment or test attended")
     replies = await sam.send("1 Feb 2025")
     assert "can't be before the clock start (3 Feb 2025)" in replies[-1].text
     replies = await sam.send("tomorrow")
@@ -204,7 +204,7 @@ async def test_typing_pause_anywhere_explains_there_are_no_pauses(bot: Bot) -> N
     replies = await sam.send("Pause")
     assert "There is no way to pause a clock" in replies[-1].text
     assert "Step 1 of 3" in replies[-1].text
-    await sam.press("20 · Activity (clock continues)")
+    await sam.press("20 · Appointment or test attended")
     replies = await sam.send("paused until next month")
     assert "Pauses were removed from the RTT rules on 1 October 2015" in replies[-1].text
     assert await current(bot, patient) == patient
@@ -282,7 +282,7 @@ async def test_stale_edit_is_refused_with_the_fresh_card(bot: Bot, db: Database)
     patient = await add_patient(bot)
     await open_menu(sam, patient)
     await sam.press("📌 Record an event")
-    await sam.press("30 · First definitive treatment")
+    await sam.press("30 · Treatment started")
     await sam.send("1/5/25")
     await sam.press("Skip »")
     # Meanwhile the web platform changes the row.
@@ -370,10 +370,10 @@ async def test_search_lists_several_matches_as_buttons(bot: Bot) -> None:
 # (step name, how to get there from the menu, a check that we are there)
 PATHS: dict[str, tuple[list[str], str]] = {
     "kind": (["📌 Record an event"], "Step 1 of 3"),
-    "date": (["📌 Record an event", "20 · Activity (clock continues)"], "Step 2 of 3"),
-    "detail": (["📌 Record an event", "20 · Activity (clock continues)", "Today"], "Step 3 of 3"),
+    "date": (["📌 Record an event", "20 · Appointment or test attended"], "Step 2 of 3"),
+    "detail": (["📌 Record an event", "20 · Appointment or test attended", "Today"], "Step 3 of 3"),
     "confirm": (
-        ["📌 Record an event", "20 · Activity (clock continues)", "Today", "Skip »"],
+        ["📌 Record an event", "20 · Appointment or test attended", "Today", "Skip »"],
         "Check and save",
     ),
     "field": (["✏️ Edit a field"], "Step 1 of 2"),
@@ -452,7 +452,7 @@ async def test_restart_mid_update_resumes(db: Database) -> None:
     patient = await add_patient(first)
     await open_menu(sam, patient)
     await sam.press("📌 Record an event")
-    await sam.press("30 · First definitive treatment")
+    await sam.press("30 · Treatment started")
     await harness.close_bot(first)
     second = await harness.make_bot(db, today=TODAY, api=api)
     try:

@@ -126,8 +126,11 @@ def test_first_appointment_dna_after_earlier_activity():
     f = only(validate("rtt", START, events, TODAY), "dna_after_activity")
     assert f.severity == "warning"
     assert f.event_index == 1
-    assert "first appointment" in f.message
-    assert "discharged" in f.message
+    assert "first appointment after the referral" in f.message
+    # r2 wording point 5: discharge after a later DNA is a clinician's judgement, by policy.
+    assert "clinician judges that it is not against their interests" in f.message
+    assert "published access policy" in f.message
+    assert "local policy allows" not in f.message
 
 
 def test_legacy_2ww():
@@ -187,6 +190,27 @@ def test_cancer_31_decision_to_treat_not_on_the_clock_start():
     )
     assert f.severity == "warning"
     assert "9 Jun 2025" in f.message and "2 Jun 2025" in f.message
+    assert "earliest clinically appropriate date" in f.message
+
+
+def test_cancer_31_clock_may_start_on_ecad_after_the_decision_to_treat():
+    # r2 wording point 7: a DTT before the 31-day start is right when the start is the ECAD.
+    findings = validate("cancer_31", START, [E(D(2025, 5, 28), "decision_to_treat")], TODAY)
+    assert codes(findings) == ["cancer_31_starts_on_ecad"]
+    assert findings[0].severity == "info"
+    assert "event_before_clock_start" not in codes(findings)
+
+
+def test_cancer_31_dtt_is_compared_with_the_clock_it_belongs_to():
+    events = [
+        E(D(2025, 6, 20), "treatment_started"),
+        E(D(2025, 7, 1), "new_clock"),
+        E(D(2025, 7, 1), "decision_to_treat", recorded_order=1),
+    ]
+    assert validate("cancer_31", START, events, TODAY) == []
+    late = [*events[:2], E(D(2025, 7, 8), "decision_to_treat")]
+    f = only(validate("cancer_31", START, late, TODAY), "cancer_31_start_not_dtt")
+    assert "1 Jul 2025" in f.message  # the clock it belongs to, not the row's first clock
 
 
 def test_missing_clock_start_on_other_pathways():
@@ -205,6 +229,12 @@ def test_two_first_treatments_where_treatment_stops_the_clock(ptype):
     f = only(validate(ptype, START, events, TODAY), "two_first_treatments")
     assert f.severity == "error"
     assert f.event_index == 1
+    if ptype == "rtt":
+        assert "same course" in f.message and "bilateral" in f.message
+    else:
+        # r2 wording point 7: RTT's "same course" and bilateral wording is not for cancer.
+        assert "same course" not in f.message and "bilateral" not in f.message
+        assert "its own 31-day clock" in f.message
 
 
 @pytest.mark.parametrize("ptype", ["cancer_fds", "diagnostic"])
@@ -235,22 +265,130 @@ def test_event_after_nullified_clock():
     assert "new clock" in f.message and "code 10" in f.message
 
 
-@pytest.mark.parametrize("ptype", ["cancer_fds", "cancer_62", "cancer_31", "diagnostic"])
-def test_dna_on_cancer_and_diagnostic_is_not_nullified(ptype):
+@pytest.mark.parametrize("ptype", ["cancer_fds", "cancer_62"])
+def test_dna_on_fds_and_62_days_waits_for_the_rebooking(ptype):
     f = only(
         validate(ptype, START, [E(D(2025, 6, 5), "dna_first_appointment")], TODAY),
+        "awaiting_rebooking",
+    )
+    assert f.severity == "info"
+    assert "first seen adjustment" in f.message and "New clock start" in f.message
+    rebooked = [E(D(2025, 6, 5), "dna_first_appointment"), E(D(2025, 6, 9), "new_clock")]
+    assert validate(ptype, START, rebooked, TODAY) == []
+
+
+def test_dna_on_31_days_is_neither_nullified_nor_adjusted():
+    f = only(
+        validate("cancer_31", START, [E(D(2025, 6, 5), "dna_first_appointment")], TODAY),
         "dna_not_nullified",
     )
     assert f.severity == "info"
-    assert "not nullified" in f.message
+    assert "doesn't stop or adjust a 31-day clock" in f.message
 
 
-def test_active_monitoring_on_a_cancer_pathway_has_no_effect():
+def test_dna_on_a_diagnostic_pathway_is_a_clean_reset():
+    assert validate("diagnostic", START, [E(D(2025, 6, 5), "dna_first_appointment")], TODAY) == []
+
+
+def test_dna_on_an_urgent_suspected_cancer_rtt_row_is_explained():
+    events = [E(D(2025, 6, 5), "dna_first_appointment")]
     f = only(
-        validate("cancer_62", START, [E(D(2025, 6, 5), "active_monitoring_patient")], TODAY),
+        validate("rtt", START, events, TODAY, priority="Urgent suspected cancer"),
+        "dna_not_nullified",
+    )
+    assert "Urgent suspected cancer" in f.message and "discharge" in f.message
+    assert validate("rtt", START, events, TODAY, priority="Routine") == []
+
+
+def test_dna_after_active_monitoring_clock_is_explained():
+    events = [
+        E(D(2025, 6, 5), "active_monitoring_patient"),
+        E(D(2025, 7, 1), "new_clock"),
+        E(D(2025, 7, 20), "dna_first_appointment"),
+    ]
+    f = only(validate("rtt", START, events, TODAY), "dna_not_nullified")
+    assert "first appointment after a referral" in f.message and f.event_index == 2
+
+
+def test_active_monitoring_is_a_first_treatment_on_62_and_31_days():
+    # r2 wording point 6: it stops the cancer clock (the validator once said it carries on).
+    for ptype in ("cancer_62", "cancer_31"):
+        events = [E(D(2025, 6, 5), "active_monitoring_patient")]
+        assert validate(ptype, START, events, TODAY) == []
+    f = only(
+        validate("cancer_fds", START, [E(D(2025, 6, 5), "active_monitoring_patient")], TODAY),
         "no_effect_on_pathway",
     )
-    assert "RTT clock only" in f.message
+    assert "carry on" not in f.message and "first treatment" in f.message
+    assert "cancer_fds" not in f.message  # never an internal name
+
+
+def test_a_treatment_after_cancer_active_monitoring_is_a_subsequent_treatment():
+    events = [
+        E(D(2025, 6, 5), "active_monitoring_clinician"),
+        E(D(2025, 7, 1), "treatment_started"),
+    ]
+    f = only(validate("cancer_62", START, events, TODAY), "two_first_treatments")
+    assert "its own 31-day clock" in f.message
+
+
+def test_treatment_adjustment_findings():
+    open_one = [E(D(2025, 6, 10), "admission_offer_declined")]
+    f = only(validate("cancer_62", START, open_one, TODAY), "adjustment_open")
+    assert "10 Jun 2025" in f.message and "Patient available again" in f.message
+    closed = [*open_one, E(D(2025, 6, 20), "patient_available")]
+    assert validate("cancer_62", START, closed, TODAY) == []
+    f = only(
+        validate("cancer_31", START, [E(D(2025, 6, 10), "patient_available")], TODAY),
+        "available_without_adjustment",
+    )
+    assert f.severity == "warning"
+    twice = [*open_one, E(D(2025, 6, 12), "admission_offer_declined")]
+    assert "adjustment_already_open" in codes(validate("cancer_62", START, twice, TODAY))
+    stopped = [*open_one, E(D(2025, 7, 1), "treatment_started")]
+    assert "adjustment_not_closed" in codes(validate("cancer_31", START, stopped, TODAY))
+
+
+def test_a_declined_date_on_rtt_is_not_a_pause():
+    f = only(
+        validate("rtt", START, [E(D(2025, 6, 10), "admission_offer_declined")], TODAY),
+        "no_effect_on_pathway",
+    )
+    assert "no pauses" in f.message and "two reasonable offers" in f.message
+
+
+def test_code_99_is_a_finding():
+    f = only(
+        validate("rtt", START, [E(D(2025, 6, 10), "status_unknown")], TODAY), "rtt_status_not_known"
+    )
+    assert f.severity == "warning" and "99" in f.message
+
+
+def test_codes_90_to_98_are_clean_history():
+    for kind in (
+        "after_treatment",
+        "during_active_monitoring",
+        "not_yet_referred",
+        "not_applicable",
+    ):
+        assert validate("rtt", START, [E(D(2025, 6, 10), kind)], TODAY) == []
+
+
+def test_decision_to_treat_after_active_monitoring_is_a_clock_not_follow_up():
+    # r2 wording point 8.
+    events = [
+        E(D(2025, 6, 5), "active_monitoring_clinician"),
+        E(D(2025, 8, 1), "decision_to_treat"),
+    ]
+    findings = validate("rtt", START, events, TODAY)
+    assert findings == []
+    assert not any("Follow-up" in f.message for f in findings)
+
+
+def test_decision_to_treat_after_cancer_treatment_points_to_its_own_31_days():
+    events = [E(D(2025, 6, 20), "treatment_started"), E(D(2025, 8, 1), "decision_to_treat")]
+    f = only(validate("cancer_62", START, events, TODAY), "event_after_clock_stop")
+    assert "31-day" in f.message and "Follow-up" not in f.message
 
 
 def test_unknown_event_kind_is_reported_and_left_out():
@@ -265,6 +403,17 @@ def test_a_pause_is_explained():
         validate("rtt", START, [E(D(2025, 6, 5), "clock_pause")], TODAY), "clock_pause_not_allowed"
     )
     assert "1 October 2015" in f.message
+    # r2 wording point 1: the sentence that fits the pathway, not one for all.
+    cancer = only(
+        validate("cancer_62", START, [E(D(2025, 6, 5), "clock_pause")], TODAY),
+        "clock_pause_not_allowed",
+    )
+    assert "exactly two adjustments" in cancer.message and "1 October 2015" not in cancer.message
+    dm01 = only(
+        validate("diagnostic", START, [E(D(2025, 6, 5), "clock_pause")], TODAY),
+        "clock_pause_not_allowed",
+    )
+    assert "resets" in dm01.message
 
 
 def test_unknown_pathway_type():

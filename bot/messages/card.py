@@ -31,6 +31,12 @@ BREACH_TODAY = "Breaches today"
 BREACHED_FOR = "Breached {days} days ago"
 BREACHED_FOR_ONE = "Breached yesterday"
 STOPPED = "Clock stopped {date}: {label} (code {code})"
+ENDED = "Pathway ended {date}: {label}. Not reported against the standard, and never a breach."
+ADJUSTMENT_OPEN = (
+    "⏸ Treatment adjustment open since {date} (the patient declined an admission date): the "
+    "wait stops counting until they are available again, so there is no breach date yet."
+)
+ADJUSTED = "Treatment adjustment: {days} not counted (the breach date moved on by as many)."
 STOPPED_IN_TIME = "within the standard ✔"
 STOPPED_LATE = "after the breach date ✖"
 NULLIFIED = (
@@ -38,7 +44,7 @@ NULLIFIED = (
     "If the patient rebooks, record a new clock."
 )
 TRANSFERRED = "Transferred to another provider {date} (code 21): no longer on this PTL."
-LONG_WAIT = "⚠️ Long wait: {weeks}+ weeks"
+LONG_WAIT = "⚠️ Long wait: more than {weeks} weeks"
 STATUS = "{mark} <b>{status}</b>"
 
 EVENTS_TITLE = "<b>Events</b>"

@@ -7,6 +7,7 @@ engine; nothing is recomputed. The output is HTML with nothing user-typed in it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Final
 
@@ -21,9 +22,15 @@ _MARKS: Final[Mapping[str, str]] = {
     "at_risk": "🟠",
     "on_track": "🟢",
     "stopped": "⚪",
+    "ended": "⬜",
     "nullified": "⚫",
     "transferred": "↗",
 }
+
+
+def _date(day: dt.date | None) -> str:
+    """A date as shown, or the words for "no breach date" (an open treatment adjustment)."""
+    return format_date(day) if day is not None else u.NO_BREACH_DATE
 
 
 def _days(n: int) -> str:
@@ -62,6 +69,14 @@ def clock_line(state: ClockState | None) -> str:
         return text.CLOCK_NONE
     mark = _MARKS[state.status]
     if state.running:
+        if state.breach_date is None:
+            since = state.adjustment_open_since
+            return text.CLOCK_ADJUSTED.format(
+                mark=mark,
+                status=state.status_label,
+                waited=waited(state),
+                since=format_date(since) if since else "",
+            )
         return text.CLOCK_RUNNING.format(
             mark=mark,
             status=state.status_label,
@@ -74,6 +89,13 @@ def clock_line(state: ClockState | None) -> str:
     stop = format_date(state.clock_stop) if state.clock_stop else ""
     if state.status == "nullified":
         return text.CLOCK_NULLIFIED.format(mark=mark, stop=stop)
+    if state.status == "ended":
+        return text.CLOCK_ENDED.format(
+            mark=mark,
+            stop=stop,
+            days=_days(state.days_waited),
+            standard=text.STANDARDS[state.pathway_type],
+        )
     return text.CLOCK_STOPPED.format(
         mark=mark, stop=stop, days=_days(state.days_waited), verdict=verdict(state)
     )
@@ -131,21 +153,26 @@ def describe_change(
             u.NEW_CLOCK.format(
                 date=format_date(after.clock_start),
                 code=after.rtt_code,
-                breach=format_date(after.breach_date),
+                breach=_date(after.breach_date),
             )
         )
     elif before.running and after.status == "stopped":
         phrase = u.STOP_PHRASES.get(after.ended_by or "", "stopped after {days}")
         lines.append(u.STOPPED.format(phrase=phrase.format(days=days), verdict=verdict(after)))
+    elif before.running and after.status == "ended":
+        phrase = u.STOP_PHRASES.get(after.ended_by or "", "ended after {days}")
+        lines.append(
+            u.ENDED.format(
+                phrase=phrase.format(days=days), standard=text.STANDARDS[after.pathway_type]
+            )
+        )
     elif before.running and after.status == "nullified":
         lines.append(u.NULLIFIED.format(days=days))
     elif before.running and after.status == "transferred":
         lines.append(u.TRANSFERRED.format(days=days))
     elif _same_clock(before, after):
         if after.running and new_event is not None:
-            lines.append(
-                u.CONTINUES.format(waited=waited(after), breach=format_date(after.breach_date))
-            )
+            lines.append(u.CONTINUES.format(waited=waited(after), breach=_date(after.breach_date)))
         else:
             lines.append(u.UNCHANGED)
     else:
@@ -157,9 +184,7 @@ def describe_change(
             )
         if before.breach_date != after.breach_date:
             lines.append(
-                u.BREACH_MOVED.format(
-                    old=format_date(before.breach_date), new=format_date(after.breach_date)
-                )
+                u.BREACH_MOVED.format(old=_date(before.breach_date), new=_date(after.breach_date))
             )
         if before.status != after.status:
             lines.append(u.STATUS_MOVED.format(old=before.status_label, new=after.status_label))

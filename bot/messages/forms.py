@@ -38,8 +38,8 @@ NAME_TITLE = "Patient name"
 NAME_PROMPT = "Type the patient's name. Fictional patients only: never a real person."
 NHS_TITLE = "NHS number"
 NHS_PROMPT = (
-    "Type a 10-digit NHS number from the test range (numbers beginning 999 are never "
-    "issued to real patients), or tap 🎲 for a valid made-up one."
+    "Type a 10-digit NHS number from the test range (numbers beginning 999, set aside "
+    "for test data), or tap 🎲 for a valid made-up one."
 )
 NHS_PROMPT_ANY = "Type the patient's 10-digit NHS number, or tap 🎲 for a made-up test number."
 NHS_GENERATE = "🎲 Use a test number"
@@ -125,6 +125,11 @@ CLOCK_RUNNING = "{mark} <b>{status}</b> · {waited} · breach date {breach} ({to
 CLOCK_STOPPED = "{mark} <b>Clock stopped</b> {stop} · {days} · {verdict}"
 CLOCK_NULLIFIED = "{mark} <b>Nullified</b> {stop}: a first-appointment DNA, the wait doesn't count"
 CLOCK_TRANSFERRED = "{mark} <b>Transferred out</b> {date}: no longer on this PTL"
+CLOCK_ENDED = "{mark} <b>Ended</b> {stop} · {days} · not reported against the {standard} standard"
+CLOCK_ADJUSTED = (
+    "{mark} <b>{status}</b> · {waited} · treatment adjustment open since {since}: "
+    "no breach date until the patient is available"
+)
 CLOCK_NONE = "❔ No clock (no usable clock start)"
 WAITED_WEEKS = "{weeks} weeks waited ({days} days)"
 WAITED_ONE_WEEK = "1 week waited ({days} days)"

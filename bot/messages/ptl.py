@@ -21,6 +21,8 @@ WHEN_BREACHED = "breached {date}"
 WHEN_STOPPED = "stopped {date}"
 WHEN_STOPPED_LATE = "stopped {date}, late"
 WHEN_NULLIFIED = "nullified {date}"
+WHEN_ENDED = "ended {date}, not reported"
+WHEN_ADJUSTED = "adjustment open: no breach date"
 WHEN_TRANSFERRED = "transferred {date}"
 WHEN_NO_CLOCK = "no clock start"
 

@@ -55,8 +55,9 @@ NEXT_STEP: dict[str, dict[str, str]] = {
         "against the DM01 standard.",
     },
     "long_wait": {
-        "rtt": "a 52+ week wait is reported to the trust board: ask for a clinical harm "
-        "review, escalate to the RTT lead and book treatment as the top priority.",
+        "rtt": "a wait of more than 52 weeks is reported to the trust board: ask for a "
+        "clinical harm review, escalate to the RTT lead and book treatment as the top "
+        "priority.",
     },
     "undated_soon": {
         "rtt": "give each one a date on or before {by}, in turn: clinical priority first, then "
@@ -76,7 +77,7 @@ NEXT_STEP: dict[str, dict[str, str]] = {
 }
 
 SECTION_TITLE = {
-    "long_wait": "🚨 <b>52+ week waits</b>",
+    "long_wait": "🚨 <b>Waiting more than 52 weeks</b>",
     "breached": "🔴 <b>Breached</b>",
     "due_soon": "🟠 <b>Breaching in the next {window} days</b>",
     "booked_late": "✖ <b>Booked after the breach date</b>",
@@ -117,33 +118,33 @@ def _item_line(number: int, item: DigestItem, today: dt.date) -> str:
     label = PATHWAY_SHORT.get(item.pathway_type, item.pathway_type)
     head = f"{number}. <b>{_name(item)}</b> · {label}"
     to_breach = s.days_to_breach or 0
-    if item.section == "long_wait":
-        breached_on = format_date(s.breach_date)
-        return f"{head} · <b>{s.weeks_waited} weeks</b> waiting (breached {breached_on})"
-    if item.section == "breached":
-        if to_breach == 0:
-            when = f"<b>breached today</b> ({format_date(s.breach_date)})"
-        else:
-            when = f"breached {format_date(s.breach_date)} (<b>{_days(-to_breach)} ago</b>)"
-        return f"{head} · {when}"
-    if item.section == "booked_late" and item.booking is not None and item.booking.date:
-        return (
-            f"{head} · {html.escape(item.booking.short, quote=False)} "
-            f"{long_date(item.booking.date)}, after the breach date {format_date(s.breach_date)}"
-        )
     if item.section == "outcome" and item.booking is not None and item.booking.date:
         return (
             f"{head} · {html.escape(item.booking.label, quote=False)} on "
             f"{format_date(item.booking.date)}: <b>record the outcome</b>"
         )
-    last_day = s.breach_date - dt.timedelta(days=1)
+    breach = s.breach_date
+    if breach is None:  # an open treatment adjustment: no breach date to show
+        return head
+    if item.section == "long_wait":
+        breached_on = format_date(breach)
+        return f"{head} · <b>{s.weeks_waited} weeks</b> waiting (breached {breached_on})"
+    if item.section == "breached":
+        if to_breach == 0:
+            when = f"<b>breached today</b> ({format_date(breach)})"
+        else:
+            when = f"breached {format_date(breach)} (<b>{_days(-to_breach)} ago</b>)"
+        return f"{head} · {when}"
+    if item.section == "booked_late" and item.booking is not None and item.booking.date:
+        return (
+            f"{head} · {html.escape(item.booking.short, quote=False)} "
+            f"{long_date(item.booking.date)}, after the breach date {format_date(breach)}"
+        )
+    last_day = breach - dt.timedelta(days=1)
     act_by = "today" if last_day == today else long_date(last_day)
     if to_breach == 1:
         return f"{head} · breaches <b>tomorrow</b>: act by <b>today</b>"
-    return (
-        f"{head} · breaches {long_date(s.breach_date)} (in {_days(to_breach)}):"
-        f" act by <b>{act_by}</b>"
-    )
+    return f"{head} · breaches {long_date(breach)} (in {_days(to_breach)}): act by <b>{act_by}</b>"
 
 
 def _next_steps(section: str, items: Sequence[DigestItem]) -> list[str]:
@@ -165,7 +166,7 @@ def _next_steps(section: str, items: Sequence[DigestItem]) -> list[str]:
 def _summary(digest: Digest) -> str:
     parts = []
     if digest.long_waits:
-        parts.append(f"52+ weeks: <b>{len(digest.long_waits)}</b>")
+        parts.append(f"more than 52 weeks: <b>{len(digest.long_waits)}</b>")
     if digest.breached:
         parts.append(f"breached: <b>{len(digest.breached)}</b>")
     if digest.booked_late:
@@ -200,8 +201,8 @@ def _render(digest: Digest, max_listed: int) -> tuple[str, list[DigestItem]]:
         return f"{header}\n\n{week}\n\n<i>Change the time or days: /settings</i>", []
     if digest.is_empty:
         return (
-            f"{header}\n\nNothing to act on today: no patient is breached, waiting 52+ "
-            f"weeks, or breaching within {_days(digest.window_days)}. 👍\n\n"
+            f"{header}\n\nNothing to act on today: no patient is breached, waiting more "
+            f"than 52 weeks, or breaching within {_days(digest.window_days)}. 👍\n\n"
             "<i>Change the time or days: /settings</i>"
         ), []
     lines = [header, _summary(digest)]
@@ -307,8 +308,8 @@ def settings_text(
     ]
     if not prefs.muted and not send_empty:
         lines.append(
-            "<i>You only get a message when a patient is breached, waiting 52+ weeks, or "
-            "breaching within your window.</i>"
+            "<i>You only get a message when a patient is breached, waiting more than 52 "
+            "weeks, or breaching within your window.</i>"
         )
     return "\n".join(lines)
 
@@ -340,7 +341,7 @@ DAYS_PROMPT = (
 )
 WINDOW_PROMPT = (
     "🔭 <b>Reminder window</b>\nList patients whose breach date falls within this many days. "
-    "Breached patients and 52+ week waits are always listed."
+    "Breached patients and waits of more than 52 weeks are always listed."
 )
 
 SAVED_TIME = "Saved: reminders at {time}."

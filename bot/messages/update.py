@@ -32,6 +32,10 @@ EFFECTS = {
     "nullifies": "nullifies the clock",
     "transfers": "ends tracking here",
     "starts": "starts a new clock",
+    "ends": "ends the pathway (not reported)",
+    "resets": "resets the clock to this date",
+    "adjusts": "stops the count until the patient is available",
+    "resumes": "the count starts again",
 }
 DATE_TITLE = "When?"
 DATE_PROMPT = "When did it happen? Tap a button or type a date (12/10/25, 3 days ago…)."
@@ -99,13 +103,15 @@ STOP_PHRASES = {
     "active_monitoring_clinician": "active monitoring (clinician's decision) after {days}",
     "decision_not_to_treat": "decision not to treat after {days}",
     "discharged": "discharged after {days}",
-    "declined_treatment": "treatment declined after {days}",
+    "declined_treatment": "all treatment declined after {days}",
     "died": "the patient died after {days}",
     "diagnosis_communicated": "diagnosis communicated in {days}",
-    "cancer_ruled_out": "cancer ruled out in {days}",
+    "cancer_ruled_out": "cancer ruled out after {days}",
     "test_performed": "test done in {days}",
 }
 STOPPED = "clock stopped: {phrase}, {verdict}"
+ENDED = "pathway ended: {phrase}; not reported against the {standard} standard, never a breach"
+NO_BREACH_DATE = "none while the treatment adjustment is open"
 NULLIFIED = "clock nullified: a DNA at the first appointment means this wait ({days}) doesn't count"
 TRANSFERRED = (
     "transferred out after {days}: tracking ends here and the clock carries on at the new provider"
@@ -127,9 +133,13 @@ IGNORED = {
         "⚠️ This changes nothing: a clock is already running, and a new one can only "
         "start after it has stopped."
     ),
-    "dna_after_activity": (
-        "⚠️ This changes nothing: a DNA nullifies the clock only at the first "
-        "appointment, and this patient has already attended one."
+    "no_open_adjustment": (
+        "⚠️ This changes nothing: no declined admission date is open, so there is no "
+        "adjustment to end."
+    ),
+    "adjustment_already_open": (
+        "⚠️ This changes nothing: an adjustment is already open from an earlier declined "
+        "date. Record Patient available again first."
     ),
     "before_clock_start": "⚠️ This changes nothing: it is before the clock start.",
     "in_future": "⚠️ This changes nothing yet: it is in the future.",

@@ -3,8 +3,8 @@
 An NHS number is ten digits shown as 3-3-4 (``943 476 5919``); the tenth digit is a
 Modulus 11 check digit, which catches almost every single mistyped or swapped digit.
 This is a training tool, so students must never type a real patient's number into it:
-by default only valid numbers in the 999 range (widely documented as never issued and
-kept for testing) are accepted, and the bot offers to generate one. An operator setting
+by default only valid numbers in the 999 range (the range set aside for test data, not
+allocated to patients) are accepted, and the bot offers to generate one. An operator setting
 (``allow_any_valid=True``) relaxes that to any valid number for sites that need it.
 
 Every rejection says why in plain words, because explaining the check is part of
@@ -103,7 +103,7 @@ def is_valid(number: str) -> bool:
 
 
 def in_test_range(number: str) -> bool:
-    """True for numbers beginning 999, the range kept for testing and never issued."""
+    """True for numbers beginning 999, the range set aside for test data."""
     return normalise(number).digits.startswith(TEST_RANGE_PREFIX)
 
 
@@ -139,7 +139,7 @@ class NhsCheck:
 
 _TEST_RANGE_WHY: Final = (
     "This is a training tool, so we only use made-up NHS numbers from the test range "
-    "(numbers beginning 999, which are never issued to real patients). A number you "
+    "(numbers beginning 999, the range set aside for test data). A number you "
     "invent outside that range could belong to a real person, and real patient details "
     "must never be typed into a practice system."
 )

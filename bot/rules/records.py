@@ -19,10 +19,15 @@ from bot.rules.pathway import EVENT_KINDS, ClockState, Event, evaluate, rtt_code
 # A platform event with only an RTT code: the engine kind that code most plausibly records.
 # Code 34 could be a discharge or a decision not to treat; both stop an RTT clock, but they
 # differ on cancer pathways, so a platform row's description decides when it says "discharg".
+# Codes 10 and 11 are the *first activity* of an RTT period: a PAS records one at the start of
+# every period, so they start a clock only when none is running (the engine's
+# `first_activity`). Code 12 starts a separate pathway for another condition and must never
+# restart this row's clock. Codes 90-99 say the activity is off any clock; they are kept so
+# the history shows them (and 99, "not yet known", is a validator finding).
 _KIND_FOR_CODE: Mapping[str, str] = {
-    "10": "new_clock",
-    "11": "new_clock",
-    "12": "new_clock",
+    "10": "first_activity",
+    "11": "first_activity",
+    "12": "separate_pathway",
     "20": "activity",
     "21": "transfer_out",
     "30": "treatment_started",
@@ -32,6 +37,11 @@ _KIND_FOR_CODE: Mapping[str, str] = {
     "34": "decision_not_to_treat",
     "35": "declined_treatment",
     "36": "died",
+    "90": "after_treatment",
+    "91": "during_active_monitoring",
+    "92": "not_yet_referred",
+    "98": "not_applicable",
+    "99": "status_unknown",
 }
 
 
@@ -80,20 +90,23 @@ def event_entry(
     today: dt.date | None = None,
 ) -> dict[str, Any]:
     """A new `events` entry in the platform's shape (date, code, description, added_by) plus
-    the engine `kind`. The code of a `new_clock` depends on what stopped the clock before it
-    (10 after a nullified DNA, 11 after active monitoring), which the engine works out."""
+    the engine `kind`. The code of a clock start depends on what stopped the clock before it
+    (a `new_clock` is 10 after a nullified DNA, 11 after active monitoring; on RTT a decision to
+    treat after active monitoring starts the new clock, code 11), which the engine works out
+    from the clock as it stood on the event's date."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     ended_by = None
-    if kind == "new_clock" and clock_start is not None and today is not None:
+    if kind in ("new_clock", "decision_to_treat") and clock_start is not None:
+        earlier = [e for e in events_from_json(previous) if e.date <= on]
         try:
-            state = evaluate(pathway_type, clock_start, events_from_json(previous), today)
-            ended_by = state.ended_by
+            state = evaluate(pathway_type, clock_start, earlier, max(on, clock_start))
+            ended_by = None if state.running else state.ended_by
         except ValueError:
             ended_by = None
     return {
         "date": on.isoformat(),
-        "code": str(rtt_code_for(kind, ended_by)),
+        "code": str(rtt_code_for(kind, ended_by, pathway_type)),
         "description": description or EVENT_KINDS[kind].label,
         "added_by": added_by,
         "kind": kind,
@@ -107,27 +120,29 @@ def evaluate_row(
     today: dt.date,
     *,
     at_risk_days: Mapping[str, int] | None = None,
+    priority: str | None = None,
 ) -> ClockState | None:
     """The engine's view of a stored row, or None when the row has no usable clock
-    (no clock start, an unknown pathway type, or a clock start after today)."""
+    (no clock start, an unknown pathway type, or a clock start after today). ``priority`` is
+    the row's priority (an Urgent suspected cancer RTT row keeps its clock after a DNA)."""
     if clock_start is None:
         return None
     try:
         return evaluate(
             pathway_type or "rtt", clock_start, events_from_json(events), today,
-            at_risk_days=at_risk_days,
+            at_risk_days=at_risk_days, priority=priority,
         )  # fmt: skip
     except ValueError:
         return None
 
 
 def clock_state_of(state: ClockState | None) -> str:
-    """The stored `clock_state`: running | stopped | nullified | transferred | unknown."""
+    """The stored `clock_state`: running | stopped | ended | nullified | transferred | unknown."""
     if state is None:
         return "unknown"
     if state.running:
         return "running"
-    return state.status  # stopped | nullified | transferred
+    return state.status  # stopped | ended | nullified | transferred
 
 
 def stored_clock_fields(
@@ -135,9 +150,11 @@ def stored_clock_fields(
     clock_start: dt.date | None,
     events: Sequence[Mapping[str, Any]] | None,
     today: dt.date,
+    priority: str | None = None,
 ) -> dict[str, Any]:
-    """Column values kept current on every write (see sql/002): for reminders and ordering."""
-    state = evaluate_row(pathway_type, clock_start, events, today)
+    """Column values kept current on every write (see sql/002): for reminders and ordering.
+    `breach_date` is empty while a cancer treatment adjustment is open (nobody knows it yet)."""
+    state = evaluate_row(pathway_type, clock_start, events, today, priority=priority)
     return {
         "breach_date": state.breach_date if state else None,
         "clock_state": clock_state_of(state),

@@ -191,7 +191,7 @@ class ScenarioPatient:
             for b in self.bookings
         ]  # fmt: skip
         status = platform_status(
-            evaluate_row(self.pathway_type, start, entries, today),
+            evaluate_row(self.pathway_type, start, entries, today, priority=self.priority),
             events_from_json(entries),
             decode_bookings(appointments),
         )
@@ -211,7 +211,7 @@ class ScenarioPatient:
             "events": entries,
             "appointments": appointments,
             **({"current_status": status} if status else {}),
-            **stored_clock_fields(self.pathway_type, start, entries, today),
+            **stored_clock_fields(self.pathway_type, start, entries, today, self.priority),
             **stored_booking_columns(appointments, self.pathway_type, start, entries),
         }
 
@@ -338,11 +338,13 @@ def _rtt_breach_triage() -> Scenario:
         s,
         "18-week breach triage",
         "Ordering an RTT PTL by breach risk: who has breached, whose last compliant day is "
-        "today, who is at risk, and a clock that stopped too late.",
+        "today, who is at risk, and a clock that stopped after the 18-week standard.",
         "Breached and still waiting: Margaret Thornbury (day 131). Last compliant day today: "
         "Oliver Bramwell (day 126). At risk: Priya Castleton (day 124, 3 days to breach) and "
         "Hamish Lowther (day 110). On track: Nkechi Arden (day 98, 29 days to breach) and "
-        "Tomasz Fenwick (day 60). Stopped but breached: Gwen Ashdown, treated on day 140.",
+        "Tomasz Fenwick (day 60). Stopped after the standard: Gwen Ashdown, treated on day 140 "
+        "(a fact about her pathway; she is no longer waiting, so she is not one of the PTL's "
+        "breaches).",
         (
             _patient(
                 s,
@@ -454,10 +456,16 @@ def _rtt_breach_triage() -> Scenario:
                 "Oliver is on day 126: tomorrow (day 127) is his first breach day.",
             ),
             QuizQuestion(
-                "Gwen Ashdown was treated on day 140. How is her pathway reported?",
-                ("Stopped, within 18 weeks", "Stopped, breached", "Still running"),
+                "Gwen Ashdown was treated on day 140. What does her PTL row show?",
+                (
+                    "Stopped within 18 weeks",
+                    "Stopped after the 18-week standard",
+                    "Still waiting and breached",
+                ),
                 1,
-                "A clock that stops after day 126 still counts as a breach when reported.",
+                "Her clock stopped on day 140, after day 126: a fact about her pathway. "
+                "National RTT performance is measured on patients still waiting, so she no "
+                "longer counts among the PTL's breaches.",
             ),
         ),
     )
@@ -468,13 +476,19 @@ def _dna_nullification() -> Scenario:
     return Scenario(
         s,
         "First-appointment DNA and nullification",
-        "Which DNAs nullify a clock (only the first appointment, only RTT), rebooking with a "
-        "new clock (code 10), and a later DNA that does not nullify.",
+        "Which DNAs nullify a clock (on RTT only: the first appointment after a referral, "
+        "not on an Urgent suspected cancer priority), rebooking with a new clock (code 10), "
+        "a later DNA that does not nullify, and the cancer first seen adjustment.",
         "Nullified: Elsie Marchbank (DNA at first appointment). New clock after rebooking: "
         "Rhys Penhallow (day 30 of a clock started with code 10). Not nullified: Fatima "
-        "Okonjo (the DNA came after an attended first appointment: the validator flags it) "
-        "and Callum Dunmore (urgent suspected cancer: DNAs never nullify). Stopped: Bryony "
-        "Tate, discharged to her GP after missing a follow-up.",
+        "Okonjo (the DNA came after an attended first appointment: the validator flags it), "
+        "Dilys Fairweather (RTT with an Urgent suspected cancer priority: the clock carries "
+        "on unless a clinician discharges her) and Callum Dunmore (a 28-day FDS pathway: a "
+        "cancer clock is never nullified; when he rebooks, his 28 days count from the "
+        "rebooking date). First seen adjustment: Maisie Tregarthen, who missed her first "
+        "62-day appointment and rebooked 25 days ago (day 25). Stopped: Bryony Tate, "
+        "discharged to her GP after missing a follow-up, a clinician having judged that it "
+        "was not against her interests, under the trust's access policy.",
         (
             _patient(
                 s,
@@ -547,9 +561,38 @@ def _dna_nullification() -> Scenario:
                 events=(
                     ("activity", -70, "First outpatient appointment (attended)"),
                     ("activity", -30, "Did not attend follow-up"),
-                    ("discharged", -25, "Discharged to GP under local DNA policy"),
+                    ("discharged", -25, "Discharged to GP after clinical review (access policy)"),
                 ),
                 expect="stopped",
+            ),
+            _patient(
+                s,
+                "F",
+                "Maisie Tregarthen",
+                pathway_type="cancer_62",
+                clock_start=-40,
+                specialty="Gynaecology",
+                priority="Urgent suspected cancer",
+                consultant="Miss E Carrow",
+                referral_source="GP urgent referral",
+                events=(
+                    ("dna_first_appointment", -30, "Did not attend first appointment"),
+                    ("new_clock", -25, "Patient phoned to rebook"),
+                ),
+                expect="on_track",
+            ),
+            _patient(
+                s,
+                "G",
+                "Dilys Fairweather",
+                pathway_type="rtt",
+                clock_start=-40,
+                specialty="Dermatology",
+                priority="Urgent suspected cancer",
+                consultant="Dr L Marsh",
+                referral_source="GP two-week-wait referral",
+                events=(("dna_first_appointment", -20, "Did not attend first appointment"),),
+                expect="on_track",
             ),
         ),
         (
@@ -557,7 +600,9 @@ def _dna_nullification() -> Scenario:
                 "Which patient's clock is nullified?",
                 ("Elsie Marchbank", "Fatima Okonjo", "Callum Dunmore", "Bryony Tate"),
                 0,
-                "Only a DNA at the first appointment nullifies an RTT clock.",
+                "Only a DNA of the first appointment after the referral nullifies an RTT "
+                "clock. Fatima's was at a follow-up, Callum is on a cancer pathway, Dilys "
+                "has an Urgent suspected cancer priority.",
             ),
             QuizQuestion(
                 "A patient rebooks after a nullified DNA. Which RTT code starts the new clock?",
@@ -568,9 +613,14 @@ def _dna_nullification() -> Scenario:
             QuizQuestion(
                 "An urgent suspected cancer patient misses their first appointment. "
                 "What happens to the 28-day clock?",
-                ("It is nullified", "It stops", "It carries on"),
+                (
+                    "It is nullified",
+                    "It stops",
+                    "It carries on, and restarts from the date they rebook",
+                ),
                 2,
-                "Urgent suspected cancer referrals are not nullified by a DNA.",
+                "A cancer clock is never nullified by a DNA. Under the first seen adjustment "
+                "the wait counts again from the date the patient contacts us to rebook.",
             ),
         ),
     )
@@ -582,10 +632,13 @@ def _active_monitoring() -> Scenario:
         s,
         "Active monitoring and a new clock",
         "Active monitoring stops an RTT clock (codes 31/32); a decision to treat later starts "
-        "a new clock (code 11) from that date; a decision to treat alone does not stop a clock.",
-        "Stopped by active monitoring: Leonard Quill (clinician, code 32). New clocks after "
-        "active monitoring: Sunita Ravel (day 14) and Archie Pendle (day 100, at risk). Still "
-        "running despite a decision to treat: Mabel Forsyth (day 50).",
+        "a new clock (code 11) from that date; a decision to treat alone does not stop a "
+        "clock; on a cancer pathway active monitoring is a first treatment.",
+        "Stopped by active monitoring: Leonard Quill (clinician, code 32). New clocks started "
+        "by a decision to treat after active monitoring (code 11): Sunita Ravel (day 14) and "
+        "Archie Pendle (day 100, at risk). Still running despite a decision to treat: Mabel "
+        "Forsyth (day 50). Stopped by active monitoring as a first cancer treatment: Ffion "
+        "Castell (62-day pathway, day 30, within the standard).",
         (
             _patient(
                 s,
@@ -619,7 +672,7 @@ def _active_monitoring() -> Scenario:
                 referral_source="GP referral",
                 events=(
                     ("active_monitoring_patient", -150, "Patient chose to monitor symptoms"),
-                    ("new_clock", -14, "Decision to treat after active monitoring"),
+                    ("decision_to_treat", -14, "Chose treatment after active monitoring"),
                 ),
                 expect="on_track",
             ),
@@ -635,7 +688,7 @@ def _active_monitoring() -> Scenario:
                 referral_source="GP referral",
                 events=(
                     ("active_monitoring_clinician", -250, "Surveillance scans agreed"),
-                    ("new_clock", -100, "Aneurysm grew: listed for repair"),
+                    ("decision_to_treat", -100, "Aneurysm grew: decision to repair"),
                 ),
                 expect="at_risk",
             ),
@@ -655,13 +708,30 @@ def _active_monitoring() -> Scenario:
                 ),
                 expect="on_track",
             ),
+            _patient(
+                s,
+                "E",
+                "Ffion Castell",
+                pathway_type="cancer_62",
+                clock_start=-50,
+                specialty="Urology",
+                priority="Urgent suspected cancer",
+                consultant="Mr P Haldane",
+                referral_source="GP urgent referral",
+                events=(
+                    ("activity", -40, "Biopsy"),
+                    ("active_monitoring_clinician", -20, "MDT: active surveillance agreed"),
+                ),
+                expect="stopped",
+            ),
         ),
         (
             QuizQuestion(
                 "Which RTT code starts a new clock after active monitoring?",
                 ("10", "11", "12", "31"),
                 1,
-                "Code 11: first definitive treatment decided after active monitoring.",
+                "Code 11 is the first activity of a new RTT period after active monitoring: "
+                "here the decision to treat, which starts the new clock.",
             ),
             QuizQuestion(
                 "Does a decision to treat stop an 18-week RTT clock?",
@@ -675,6 +745,18 @@ def _active_monitoring() -> Scenario:
                 1,
                 "Day 100 of 126: 27 days to the first breach day, inside the 28-day window.",
             ),
+            QuizQuestion(
+                "Ffion Castell's 62-day cancer pathway moved to active monitoring on day 30. "
+                "What happens to her 62-day clock?",
+                (
+                    "It carries on until treatment",
+                    "It stops: active monitoring is a first treatment",
+                    "It is nullified",
+                ),
+                1,
+                "On cancer pathways active monitoring is a first treatment modality: the "
+                "62-day clock stops on the date it is agreed, and is reported.",
+            ),
         ),
     )
 
@@ -686,11 +768,14 @@ def _cancer_62_upgrade() -> Scenario:
         "62-day cancer pathway with an upgrade",
         "The 62-day standard: urgent referral to first treatment; a consultant upgrade "
         "starts the 62-day clock on the upgrade date; the 28-day Faster Diagnosis Standard "
-        "runs alongside; cancer ruled out stops the clock.",
+        "runs alongside; cancer ruled out ends the 62-day pathway without it being "
+        "reported; a declined admission date is a treatment adjustment.",
         "Breached: Dorothy Kilbride (day 70). At risk: Samuel Achterberg (day 57, 6 days to "
         "breach) and Winifred Sallow (FDS day 25). Upgrade: Ioan Beddoe, referred 90 days ago "
         "as routine, upgraded 20 days ago: his 62-day clock is on day 20. Treated in time: "
-        "Zara Whitcombe (day 60). Stopped: Peter Lindqvist (cancer ruled out).",
+        "Zara Whitcombe (day 60). Ended, not reported against 62 days: Peter Lindqvist (cancer "
+        "ruled out on day 30). Treatment adjustment: Gideon Marlowe, day 60 of his wait but "
+        "14 days don't count (he declined an admission date), so day 46 and on track.",
         (
             _patient(
                 s,
@@ -783,7 +868,25 @@ def _cancer_62_upgrade() -> Scenario:
                     ("activity", -30, "Cystoscopy"),
                     ("cancer_ruled_out", -10, "Benign: patient told in clinic"),
                 ),
-                expect="stopped",
+                expect="ended",
+            ),
+            _patient(
+                s,
+                "G",
+                "Gideon Marlowe",
+                pathway_type="cancer_62",
+                clock_start=-60,
+                specialty="Colorectal Surgery",
+                priority="Urgent suspected cancer",
+                consultant="Mr T Okafor",
+                referral_source="GP urgent referral",
+                events=(
+                    ("activity", -50, "Colonoscopy"),
+                    ("decision_to_treat", -30, "MDT: surgery"),
+                    ("admission_offer_declined", -20, "Declined admission date: on holiday"),
+                    ("patient_available", -6, "Back from holiday: available"),
+                ),
+                expect="on_track",
             ),
         ),
         (
@@ -809,6 +912,15 @@ def _cancer_62_upgrade() -> Scenario:
                 ),
                 0,
             ),
+            QuizQuestion(
+                "Gideon Marlowe declined an admission date 20 days ago and said 6 days ago "
+                "that he is available again. How many days of his 62-day wait don't count?",
+                ("None: cancer waits have no adjustments", "14", "20"),
+                1,
+                "The treatment adjustment: the days from the declined admission date to the "
+                "date he is available again (14) don't count, and his breach date moves on "
+                "by 14 days.",
+            ),
         ),
     )
 
@@ -818,11 +930,12 @@ def _long_waiters() -> Scenario:
     return Scenario(
         s,
         "Long waiters",
-        "RTT long waits: the 52, 65, 78 and 104-week thresholds (365, 456, 547 and 729 days), "
-        "counted in completed weeks, and a long wait that has now been treated.",
-        "104+ weeks: Harriet Voss (day 735). 78+: Edmund Caird (day 550). 65+: Lowri "
-        "Prothero (day 460). 52+: Gareth Mellor (day 370). Breached but under 52 weeks: "
-        "Ada Rushworth (day 300). Treated after 52+ weeks: Kwame Asante (stopped on day 395).",
+        "RTT long waits: waits of more than 52, 65, 78 and 104 weeks (from 365, 456, 547 and "
+        "729 days: 546 days is exactly 78 weeks), and a long wait that has now been treated.",
+        "More than 104 weeks: Harriet Voss (day 735). More than 78: Edmund Caird (day 550). "
+        "More than 65: Lowri Prothero (day 460). More than 52: Gareth Mellor (day 370). "
+        "Breached but not past 52 weeks: Ada Rushworth (day 300). Treated after more than 52 "
+        "weeks: Kwame Asante (stopped on day 395).",
         (
             _patient(
                 s,
@@ -910,10 +1023,10 @@ def _long_waiters() -> Scenario:
                 "Weeks waited are completed weeks: 370 // 7 = 52.",
             ),
             QuizQuestion(
-                "From how many days is an RTT wait 78 weeks or more?",
+                "From how many days has an RTT patient waited more than 78 weeks?",
                 ("546", "547", "548"),
                 1,
-                "78 weeks is 546 days; 547 days is the first day of the 78+ band.",
+                "546 days is exactly 78 weeks; more than 78 weeks starts at 547 days.",
             ),
             QuizQuestion(
                 "Who is the longest waiter?",
@@ -930,9 +1043,12 @@ def _diagnostic_six_weeks() -> Scenario:
         s,
         "6-week diagnostic waits (DM01)",
         "The diagnostic standard: a test within 6 weeks of the request; waiting 42 days or "
-        "more fails; the test being done stops the clock.",
+        "more fails; the test being done stops the clock; a DNA or a cancellation by the "
+        "patient resets the clock to that date.",
         "Breached: Nora Blackett (day 45). At risk: Felix Amadi (day 38, 4 days to breach). "
-        "On track: Iris Cheng (day 12). Stopped: Dominic Yelland (MRI done on day 15).",
+        "On track: Iris Cheng (day 12). Stopped: Dominic Yelland (MRI done on day 15). Reset "
+        "by a DNA: Olwen Pryce, requested 50 days ago but on day 10 of a clock restarted on "
+        "her missed appointment.",
         (
             _patient(
                 s,
@@ -979,6 +1095,18 @@ def _diagnostic_six_weeks() -> Scenario:
                 events=(("test_performed", -15, "MRI lumbar spine"),),
                 expect="stopped",
             ),
+            _patient(
+                s,
+                "E",
+                "Olwen Pryce",
+                pathway_type="diagnostic",
+                clock_start=-50,
+                specialty="Radiology (CT)",
+                priority="Routine",
+                referral_source="Consultant request",
+                events=(("dna_first_appointment", -10, "Did not attend CT appointment"),),
+                expect="on_track",
+            ),
         ),
         (
             QuizQuestion(
@@ -986,6 +1114,14 @@ def _diagnostic_six_weeks() -> Scenario:
                 "the standard?",
                 ("Yes: 6 weeks or more fails", "No: it fails from day 43"),
                 0,
+            ),
+            QuizQuestion(
+                "Olwen Pryce's CT was requested 50 days ago; she did not attend her "
+                "appointment 10 days ago. Which day of the 6-week clock is she on?",
+                ("Day 50: breached", "Day 10: the DNA reset the clock", "None: it is nullified"),
+                1,
+                "On DM01 a DNA, or a cancellation by the patient, resets the clock to start "
+                "again from that date.",
             ),
         ),
     )

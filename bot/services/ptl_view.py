@@ -42,6 +42,7 @@ STATUS_MARKS: Final[Mapping[str, str]] = {
     "at_risk": "🟠",
     "on_track": "🟢",
     "stopped": "⚪",
+    "ended": "⬜",
     "nullified": "⚫",
     "transferred": "↗",
 }
@@ -56,7 +57,7 @@ STATUS_FILTERS: Final[Mapping[str, frozenset[str]]] = {
     "ar": frozenset({"at_risk"}),
     "ot": frozenset({"on_track"}),
     "open": frozenset({"breached", "at_risk", "on_track"}),
-    "closed": frozenset({"stopped", "nullified", "transferred", "none"}),
+    "closed": frozenset({"stopped", "ended", "nullified", "transferred", "none"}),
 }
 # Booking filter codes -> the question a PTL meeting asks of a row (see BookingSummary).
 BOOKING_FILTERS: Final[tuple[str, ...]] = ("all", "und", "late", "out")
@@ -90,6 +91,7 @@ def evaluate_patient(
         patient.events,
         today,
         at_risk_days=thresholds,
+        priority=patient.priority,
     )
 
 

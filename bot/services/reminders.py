@@ -73,10 +73,14 @@ def readable_events(events: Any) -> list[Mapping[str, Any]]:
 
 
 def stored_fields(
-    pathway_type: str | None, clock_start: dt.date | None, events: Any, today: dt.date
+    pathway_type: str | None,
+    clock_start: dt.date | None,
+    events: Any,
+    today: dt.date,
+    priority: str | None = None,
 ) -> dict[str, Any]:
     """`bot.rules.records.stored_clock_fields` for a row of any provenance (see readable_events)."""
-    return stored_clock_fields(pathway_type, clock_start, readable_events(events), today)
+    return stored_clock_fields(pathway_type, clock_start, readable_events(events), today, priority)
 
 
 # ---------------------------------------------------------------------------------------
@@ -119,14 +123,17 @@ def build_digest(
     digest = Digest(email=email, day=day, window_days=window_days)
     for row in rows:
         try:
-            state = evaluate_row(row.pathway_type, row.clock_start_date, row.events, day)
+            state = evaluate_row(
+                row.pathway_type, row.clock_start_date, row.events, day, priority=row.priority
+            )
         except Exception:
             # Written by another tool with stray entries: read what can be read. Checked only
             # on failure, so the usual rows pay nothing for it.
             try:
                 state = evaluate_row(
-                    row.pathway_type, row.clock_start_date, readable_events(row.events), day
-                )
+                    row.pathway_type, row.clock_start_date, readable_events(row.events), day,
+                    priority=row.priority,
+                )  # fmt: skip
             except Exception:  # a malformed row must not sink the whole digest
                 state = None
         running = state is not None and state.running
