@@ -99,7 +99,8 @@ async def test_students_start_twice_quiz_and_progress(bot: harness.Bot) -> None:
     await tutor.press("Year 1 Group A · 3")
     await tutor.send("Week 4: DNAs")
     await tutor.send("Find the nullified clocks.")
-    await tutor.press("First-appointment DNA and nullification (5)")
+    dna = SCENARIOS["dna_nullification"]
+    await tutor.press(f"{dna.title} ({len(dna.patients)})")
     await tutor.press("✅ Use this scenario")
     await tutor.press("📝 Use the scenario's 3 questions")
     await tutor.press("Done with questions »")
@@ -111,11 +112,12 @@ async def test_students_start_twice_quiz_and_progress(bot: harness.Bot) -> None:
     exercise_message = ann.last
     assert exercise_message.button_labels == ["▶️ Start", "✅ Mark as done"]
     first = await ann.press("▶️ Start", message=exercise_message)
-    assert any("5 patients added to your PTL" in m.text for m in first)
+    n = len(SCENARIOS["dna_nullification"].patients)
+    assert any(f"{n} patients added to your PTL" in m.text for m in first)
     assert [m for m in ann.history if m.kind == "poll"] == []  # the quiz waits
     # The exercise message now says it has started, and offers the quiz.
     assert "press ▶️ Start" not in exercise_message.text
-    assert "▶️ Started: 5 scenario patients on your PTL" in exercise_message.text
+    assert f"▶️ Started: {n} scenario patients on your PTL" in exercise_message.text
     assert exercise_message.button_labels == ["📝 Take the quiz", "✅ Mark as done", "📋 My PTL"]
     # Pressing Start again (an old copy of the buttons) imports nothing.
     again = await ann.press_data(f"ex:s:{_exercise_id(exercise_message)}", message=exercise_message)
@@ -158,14 +160,16 @@ async def test_students_start_twice_quiz_and_progress(bot: harness.Bot) -> None:
     text = tutor.last.text
     assert "Delivered 3 of 3 · opened 2 · started 1 · done 2" in text
     assert "Quiz (3 questions): 1 student answered all, average 2.0/3 (67%)" in text
-    assert f"✅ {student_email(0)} · quiz 2/3 · 5 patients imported" in text
+    n = len(SCENARIOS["dna_nullification"].patients)
+    assert f"✅ {student_email(0)} · quiz 2/3 · {n} patients imported" in text
     assert f"Not opened yet (1): {student_email(2)}" in text
     assert "Question by question" in text and "1 of 1 right (100%)" in text
     assert "0 of 1 right (0%); most chosen wrong answer:" in text
     # Summaries only: no patient of any student reaches the tutor.
     await tutor.send("/students")
     await tutor.press("Year 1 Group A · 3")
-    assert f"{student_email(0)}\n    PTL 5 · breached 0" in tutor.last.text
+    n = len(SCENARIOS["dna_nullification"].patients)
+    assert f"{student_email(0)}\n    PTL {n} · breached 0" in tutor.last.text
     for m in tutor.history:
         if m.kind == "text" and not m.text.startswith("🧑‍⚕️"):  # the tutor's own answer key
             # (the quiz's own questions and answers are the tutor's words, not a PTL's)

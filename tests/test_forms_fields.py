@@ -7,7 +7,7 @@ import datetime as dt
 import html
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.messages.clock import clock_line, describe_change
@@ -43,7 +43,7 @@ def test_any_text_gets_a_value_or_a_short_valid_explanation(key: str, raw: str) 
         assert 10 < len(plain) < 1200
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.data_too_large])
 @given(raw=st.text(min_size=3000, max_size=6000))
 def test_huge_input_is_refused_quickly_everywhere(raw: str) -> None:
     for key, field in FIELDS.items():

@@ -34,7 +34,8 @@ async def test_validate_whole_ptl_groups_findings_with_explanations(bot: Bot) ->
     assert "Checked 3 pathways:" in body and "in 2 patients. The other 1 follow the rules." in body
     assert "Messy <Max>" in body and "Future Fay" in body and "Clean Clara" not in body
     assert "is before the clock start" in body  # event before clock start, explained
-    assert "no way to pause a clock" in body  # the platform's "Clock paused" entry
+    assert "says the clock was paused" in body  # the platform's "Clock paused" entry (99)
+    assert "An RTT clock can't be paused" in body
     assert "Treatment is recorded as started on 1 Apr 2025" in body
     assert "Source: NHS England" in body
     assert all(len(r.html) < 4096 for r in replies)

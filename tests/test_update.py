@@ -198,15 +198,20 @@ async def test_typing_pause_anywhere_explains_there_are_no_pauses(bot: Bot) -> N
     patient = await add_patient(bot)
     replies = await sam.send("/update")
     replies = await sam.send("pause the clock")
-    assert "There is no way to pause a clock" in replies[-1].text
+    # No patient chosen yet: every pathway's rule (RTT none, cancer two adjustments, DM01).
+    assert "An RTT clock can't be paused" in replies[-1].text
+    assert "exactly two adjustments" in replies[-1].text and "resets" in replies[-1].text
     await sam.send("Jane")
     await sam.press("📌 Record an event")
     replies = await sam.send("Pause")
-    assert "There is no way to pause a clock" in replies[-1].text
+    # Jane is on an RTT pathway: the RTT rule, not the cancer adjustments.
+    assert "An RTT clock can't be paused" in replies[-1].text
+    assert "two reasonable offers" in replies[-1].text
+    assert "exactly two adjustments" not in replies[-1].text
     assert "Step 1 of 3" in replies[-1].text
     await sam.press("20 · Appointment or test attended")
     replies = await sam.send("paused until next month")
-    assert "Pauses were removed from the RTT rules on 1 October 2015" in replies[-1].text
+    assert "pauses were removed from the RTT rules on 1 October 2015" in replies[-1].text
     assert await current(bot, patient) == patient
 
 

@@ -309,7 +309,7 @@ def validate(
 
     findings.extend(_repeated_treatments(ptype, state.applied, known, positions, source))
     findings.extend(_no_effect(ptype, state.applied, known, positions))
-    findings.extend(_platform_codes(state.applied, known, positions))
+    findings.extend(_platform_codes(ptype, state.applied, known, positions))
     findings.extend(_open_matters(state))
 
     if ptype == "cancer_31":
@@ -707,11 +707,24 @@ def _no_effect(
 
 
 def _platform_codes(
-    applied: tuple[int, ...], events: list[Event], positions: list[int]
+    ptype: str, applied: tuple[int, ...], events: list[Event], positions: list[int]
 ) -> list[Finding]:
     """Code 99 ("not yet known") means nobody recorded what happened: it must be resolved,
-    because the activity may have stopped the clock."""
-    return [
+    because the activity may have stopped the clock. A 99 whose words say the clock was
+    paused (how some systems recorded a pause) is told why there are no pauses instead."""
+    out = [
+        Finding(
+            "error",
+            "clock_pause_not_allowed",
+            f"The activity on {_d(events[i].date)} says the clock was paused. "
+            f"{pause_explanation(ptype)}",
+            SOURCES[ptype],
+            positions[i],
+        )
+        for i in applied
+        if events[i].kind == "status_unknown" and _says_pause(events[i].description)
+    ]
+    return out + [
         Finding(
             "warning",
             "rtt_status_not_known",
@@ -723,8 +736,13 @@ def _platform_codes(
             positions[i],
         )
         for i in applied
-        if events[i].kind == "status_unknown"
+        if events[i].kind == "status_unknown" and not _says_pause(events[i].description)
     ]
+
+
+def _says_pause(words: str) -> bool:
+    lowered = words.lower()
+    return "paus" in lowered or "suspend" in lowered
 
 
 def _open_matters(state: ClockState) -> list[Finding]:
