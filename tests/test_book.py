@@ -208,7 +208,7 @@ async def test_attended_tci_records_treatment_and_stops_the_clock(bot: Bot) -> N
     user = await sam(bot)
     p = await _with_booking(bot, "admission_inpatient", D(2025, 2, 28))
     shown = await _outcome(user, p, "✅ Attended")
-    assert "Records on the pathway: First definitive treatment on 28 Feb 2025" in shown
+    assert "Records on the pathway: Treatment started on 28 Feb 2025" in shown
     assert "Before" in shown and "After" in shown and "clock stopped: treated in 97 days" in shown
     replies = await user.press("✅ Save outcome")
     no_error(replies)
@@ -228,7 +228,7 @@ async def test_attended_test_on_a_diagnostic_pathway_records_test_performed(bot:
     p = await _with_booking(bot, "diagnostic_test", D(2025, 3, 3), pathway_type="diagnostic",
                             waited=30)  # fmt: skip
     shown = await _outcome(user, p, "✅ Attended")
-    assert "Diagnostic test performed on 3 Mar 2025" in shown
+    assert "Diagnostic test done on 3 Mar 2025" in shown
     await user.press("✅ Save outcome")
     row = await stored(bot, p)
     assert row.events[0]["kind"] == "test_performed" and row.clock_state == "stopped"
@@ -238,7 +238,7 @@ async def test_dna_of_the_first_appointment_nullifies_an_rtt_clock(bot: Bot) -> 
     user = await sam(bot)
     p = await _with_booking(bot, "first_appointment", D(2025, 2, 24), waited=30)
     shown = await _outcome(user, p, "🚫 Did not attend")
-    assert "Did not attend first appointment on 24 Feb 2025" in shown
+    assert "Did not attend (DNA) on 24 Feb 2025" in shown
     assert "nullifies the RTT clock" in shown
     await user.press("✅ Save outcome")
     row = await stored(bot, p)
