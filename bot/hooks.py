@@ -23,7 +23,17 @@ def add_startup_hook(app: Application[Any, Any, Any, Any, Any, Any], hook: Hook)
     app.bot_data.setdefault(STARTUP_HOOKS_KEY, []).append(hook)
 
 
+class StartupHookError(RuntimeError):
+    """A start-up hook failed; the message names the hook and the error, in one line."""
+
+
 async def run_startup_hooks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """PTB's `post_init`: each registered hook, in the order they were added."""
+    """PTB's `post_init`: each registered hook, in the order they were added. A failing hook
+    raises StartupHookError naming it (the runtime reports it and exits 2)."""
     for hook in app.bot_data.get(STARTUP_HOOKS_KEY, []):
-        await hook(app)
+        try:
+            await hook(app)
+        except Exception as exc:
+            name = f"{getattr(hook, '__module__', '?')}.{getattr(hook, '__qualname__', hook)}"
+            detail = str(exc)[:200] or "no detail"
+            raise StartupHookError(f"{name} failed ({type(exc).__name__}: {detail})") from exc

@@ -20,9 +20,9 @@ import logging
 import secrets
 from collections import Counter
 from datetime import date
-from typing import Any, cast
+from typing import Any
 
-from telegram import Poll, Update
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -30,6 +30,7 @@ from bot.messages import tutors as text
 from bot.messages.html import esc
 from bot.messages.numbers import plural
 from bot.rules.dates import format_date, parse_date
+from bot.rules.fields import clip
 from bot.rules.pathway import PATHWAY_TYPES
 from bot.rules.scenario_csv import (
     COLUMNS,
@@ -64,20 +65,26 @@ BRIEF_LIMIT = 3000
 COHORTS_SHOWN = 20
 
 
+PATIENT_LINES_SHOWN = 20
+
+
 def patient_lines(patients: list[dict[str, Any]], today: date) -> str:
     """One line per scenario patient (name, pathway, clock start on `today`'s import), the
-    same for a built-in scenario and an uploaded CSV."""
+    same for a built-in scenario and an uploaded CSV: names clipped and at most
+    PATIENT_LINES_SHOWN lines, so fifty long names still fit one message with the step."""
     lines = []
-    for data in patients:
+    for data in patients[:PATIENT_LINES_SHOWN]:
         p = ScenarioPatient.from_json(data)
         row = p.row(today, added_by="preview", tag="")
         lines.append(
             text.SCENARIO_PATIENT_LINE.format(
-                name=esc(p.name),
+                name=esc(clip(p.name, 40)),
                 pathway=PATHWAY_TYPES[p.pathway_type].label,
                 start=format_date(row["clock_start_date"]),
             )
         )
+    if len(patients) > PATIENT_LINES_SHOWN:
+        lines.append(text.MORE_PATIENTS.format(n=len(patients) - PATIENT_LINES_SHOWN))
     return "\n".join(lines)
 
 
@@ -316,7 +323,7 @@ class BroadcastForm(Form):
             "text/plain",
             "application/vnd.ms-excel",
         ):
-            problem = text.CSV_NOT_CSV.format(name=esc(name))
+            problem = text.CSV_NOT_CSV.format(name=esc(clip(name, 60)))
             return await self.show(CSV, draft, update, context, error=problem)
         if document.file_size and document.file_size > MAX_BYTES:
             problem = text.CSV_TOO_BIG.format(
@@ -337,13 +344,15 @@ class BroadcastForm(Form):
         if not result.ok:
             lines = "\n".join(esc(line) for line in summarise_problems(result.errors))
             problem = text.CSV_ERRORS.format(
-                file=esc(name), problems=plural(len(result.errors), "problem"), lines=lines
+                file=esc(clip(name, 60)),
+                problems=plural(len(result.errors), "problem"),
+                lines=lines,
             )
             return await self.show(CSV, draft, update, context, error=problem)
         patients = [p.to_json() for p in result.patients]
         draft.update(scenario_key=None, scenario_title=name[:100], patients=patients)
         notice = text.CSV_OK.format(
-            file=esc(name),
+            file=esc(clip(name, 60)),
             patients=plural(len(patients), "patient"),
             lines=patient_lines(patients, today),
         )
@@ -448,15 +457,15 @@ class BroadcastForm(Form):
             if draft.get("prompt"):  # the polls go below the last prompt, the preview after
                 await self.strip_buttons(context, chat.id, int(draft["prompt"]))
                 draft["prompt"] = None
-            for q in (QuizQuestion.from_json(q) for q in questions):
+            for n, q in enumerate((QuizQuestion.from_json(q) for q in questions), start=1):
                 try:
-                    await context.bot.send_poll(
-                        chat.id, q.question, list(q.options), type=Poll.QUIZ,
-                        is_anonymous=False, correct_option_ids=cast(Any, [q.correct]),
-                        explanation=q.explanation or None,
+                    await outbox.send_quiz_poll(
+                        context.bot, chat.id, question=q.question, options=q.options,
+                        correct=q.correct, explanation=q.explanation,
                     )  # fmt: skip
-                except TelegramError as exc:
+                except TelegramError as exc:  # never silently missing from the preview
                     log.info("Preview poll not sent: %s", exc)
+                    await context.bot.send_message(chat.id, text.PREVIEW_POLL_FAILED.format(n=n))
             draft["previewed"] = questions
         return await self.go(CONFIRM, draft, update, context)
 

@@ -125,8 +125,9 @@ async def sync_all(app: App) -> None:
         ]
         for chat_id in stale:
             await clear_chat(app, chat_id)
-    except TelegramError as exc:  # Telegram down at start-up: menus are a nicety, carry on
-        log.warning("Could not set the command menus: %s", exc)
+    except Exception as exc:  # menus are a nicety: Telegram down, a Bot API server without
+        # setMyCommands, an answer in an odd shape... start anyway and say so.
+        log.warning("Could not set the command menus (%s): %s", type(exc).__name__, exc)
         return
     await app.update_persistence()
     log.info("Command menus set (%d tutor chat(s), %d taken back)", len(tutor_chats), len(stale))

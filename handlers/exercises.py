@@ -20,9 +20,9 @@ press (or a second replica handling a retried update) adds nothing and sends not
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Poll, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, PollAnswerHandler
 
@@ -32,7 +32,13 @@ from bot.messages.numbers import plural
 from bot.rules.dates import format_date
 from bot.rules.scenarios import ScenarioPatient
 from bot.services.container import BotContext
-from bot.services.outbox import Stage, exercise_keyboard, exercise_tag, exercise_text
+from bot.services.outbox import (
+    Stage,
+    exercise_keyboard,
+    exercise_tag,
+    exercise_text,
+    send_quiz_poll,
+)
 from handlers.guards import Student, student_only
 from storage.exercises import Delivery, Exercise, QuizState
 
@@ -183,21 +189,22 @@ async def _send_poll(
 ) -> None:
     services = context.services
     try:
-        message = await context.bot.send_poll(
+        message = await send_quiz_poll(
+            context.bot,
             student.chat_id,
-            question.question,
-            question.options,
-            type=Poll.QUIZ,
-            is_anonymous=False,
-            correct_option_ids=cast(Any, [question.correct_option]),
-            explanation=question.explanation or None,
+            question=question.question,
+            options=question.options,
+            correct=question.correct_option,
+            explanation=question.explanation,
         )
     except TelegramError as exc:
         log.info("Quiz poll for exercise %s not sent: %s", exercise_id, exc)
         await services.exercises.unclaim_poll(exercise_id, student.email, position)
         return
     if message.poll is not None:
-        await services.exercises.set_poll_id(exercise_id, student.email, position, message.poll.id)
+        await services.exercises.set_poll_id(
+            exercise_id, student.email, position, message.poll.id, student.telegram_user_id
+        )
 
 
 async def _done_feedback(
@@ -234,7 +241,13 @@ async def on_poll_answer(update: Update, context: BotContext) -> None:
     if answer is None:
         return
     services = context.services
-    await services.exercises.record_answer(answer.poll_id, list(answer.option_ids))
+    if answer.user is None:  # an anonymous (chat) vote: nobody to credit
+        return
+    credited = await services.exercises.record_answer(
+        answer.poll_id, list(answer.option_ids), answer.user.id
+    )
+    if credited is None:  # not an exercise poll, or not from the account it was sent to
+        return
     owner = await services.exercises.poll_owner(answer.poll_id)
     if owner is None:
         return

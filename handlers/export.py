@@ -15,6 +15,7 @@ from bot.services.container import BotContext
 from bot.services.export import build_csv, export_filename
 from handlers.guards import Student, student_only
 from handlers.ptl import load_entries
+from handlers.replies import show_action
 
 
 async def send_export(update: Update, context: BotContext, student: Student) -> None:
@@ -23,7 +24,7 @@ async def send_export(update: Update, context: BotContext, student: Student) -> 
         await context.bot.send_message(student.chat_id, text.EMPTY)
         return
     today = context.services.clock.today()
-    await context.bot.send_chat_action(student.chat_id, ChatAction.UPLOAD_DOCUMENT)
+    await show_action(context, student.chat_id, ChatAction.UPLOAD_DOCUMENT)
     await context.bot.send_document(
         student.chat_id,
         document=build_csv(entries),

@@ -85,7 +85,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.messages import common
 from bot.messages import forms as text
-from bot.rules.fields import has_control_chars, is_idle
+from bot.rules.fields import has_control_chars, is_idle, strip_control_chars
 from bot.services.container import BotContext
 from bot.services.patient_form import Choice
 from handlers.command_menu import handled_commands
@@ -423,6 +423,8 @@ class Form:
         """Wrap an entry-point callback so the step name it returns becomes a PTB state."""
 
         async def wrapped(update: Update, context: BotContext) -> object:
+            if context.args:  # "/find Sm\x00ith": a command's words, cleaned by the shared rule
+                context.args = strip_control_chars(" ".join(context.args)).split()
             return self.state_id(await callback(update, context))
 
         return wrapped

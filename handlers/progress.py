@@ -11,9 +11,7 @@ Telegram does not tell bots when a message is read.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +26,7 @@ from bot.rules.dates import format_date
 from bot.rules.fields import clip
 from bot.services import outbox
 from bot.services.container import BotContext
+from bot.services.export import spreadsheet
 from handlers.guards import Student, tutor_only
 from handlers.replies import say as _say
 from storage.tutoring import AnswerRow, NotYourCohortError, ProgressRow
@@ -248,33 +247,33 @@ def progress_page(
 
 def _progress_csv(rows: list[ProgressRow], answers: list[AnswerRow] | None = None) -> bytes:
     """One row per student; after the totals, each question's answer and whether it was
-    right (q1_answer, q1_correct, ...), so the tutor can see every question in Excel."""
+    right (q1_answer, q1_correct, ...), so the tutor can see every question in Excel. Every
+    cell is formula-safe, as in the student export (`spreadsheet`)."""
     positions = sorted({a.position for a in answers or []})
     chosen = {(a.email, a.position): a for a in answers or [] if a.email is not None}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
     question_columns = [
         name for n in range(1, len(positions) + 1) for name in (f"q{n}_answer", f"q{n}_correct")
     ]
-    writer.writerow(
-        ["email", "delivery", "sent_at", "opened_at", "started_at", "done_at",
-         "patients_imported", "quiz_correct", "quiz_answered", "quiz_questions",
-         *question_columns]
-    )  # fmt: skip
+    table: list[list[str | int | None]] = []
     for r in rows:
-        cells: list[object] = []
+        cells: list[str | int | None] = []
         for position in positions:
             a = chosen.get((r.email, position))
             if a is None or a.option_id is None:
                 cells += ["", ""]
             else:
                 cells += [_chosen(a.options, a.option_id), "yes" if a.correct else "no"]
-        writer.writerow(
+        table.append(
             [r.email, r.status, _iso(r.sent_at), _iso(r.opened_at), _iso(r.started_at),
              _iso(r.done_at), r.imported or 0, r.quiz_correct, r.quiz_answered, r.quiz_total,
              *cells]
         )  # fmt: skip
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return spreadsheet(
+        ["email", "delivery", "sent_at", "opened_at", "started_at", "done_at",
+         "patients_imported", "quiz_correct", "quiz_answered", "quiz_questions",
+         *question_columns],
+        table,
+    )  # fmt: skip
 
 
 def _iso(stamp: datetime | None) -> str:
@@ -377,19 +376,18 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
         return
     await query.answer()
     if parts[1] == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(["email", "linked", "ptl_size", "breached", "last_ptl_change", "last_seen",
-                         "undated_at_risk", "outcomes_missing"])  # fmt: skip
-        for s in summaries:
-            undated, outcomes = bookings.get(s.email, (0, 0))
-            writer.writerow(
+        table = spreadsheet(
+            ["email", "linked", "ptl_size", "breached", "last_ptl_change", "last_seen",
+             "undated_at_risk", "outcomes_missing"],
+            (
                 [s.email, "yes" if s.linked else "no", s.ptl_size, s.breached,
-                 _iso(s.last_ptl_change), _iso(s.last_seen_at), undated, outcomes]
-            )  # fmt: skip
+                 _iso(s.last_ptl_change), _iso(s.last_seen_at), *bookings.get(s.email, (0, 0))]
+                for s in summaries
+            ),
+        )  # fmt: skip
         await context.bot.send_document(
             student.chat_id,
-            ("\ufeff" + out.getvalue()).encode("utf-8"),
+            table,
             filename=f"students_cohort_{cohort_id}.csv",
         )
         return

@@ -24,6 +24,7 @@ from bot.services.container import BotContext
 from bot.services.stats import RTT_STANDARD_PERCENT, Summary, summarise
 from handlers.guards import Student, student_only
 from handlers.ptl import load_entries
+from handlers.replies import show_action
 
 log = logging.getLogger(__name__)
 MAX_SPECIALTIES = 12
@@ -113,7 +114,7 @@ async def send_stats(update: Update, context: BotContext, student: Student) -> N
     await context.bot.send_message(student.chat_id, render_summary(summary, format_date(today)))
     if not summary.waiting:
         return
-    await context.bot.send_chat_action(student.chat_id, ChatAction.UPLOAD_PHOTO)
+    await show_action(context, student.chat_id, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(charts.waiting_chart_png, summary.by_standard)
     await context.bot.send_photo(
         student.chat_id, photo=png, filename=f"ptl-waits-{today.isoformat()}.png",

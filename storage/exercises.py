@@ -597,15 +597,20 @@ class ExerciseRepository:
             )
         return value is not None
 
-    async def set_poll_id(self, exercise_id: int, email: str, position: int, poll_id: str) -> None:
+    async def set_poll_id(
+        self, exercise_id: int, email: str, position: int, poll_id: str, sent_to: int
+    ) -> None:
+        """The poll went out to the Telegram user `sent_to` (a private chat's id is its
+        user's id): only that user's answers count."""
         async with self.db.service() as conn:
             await conn.execute(
-                "update ptl_bot.exercise_polls set poll_id = $4, sent_at = now()"
+                "update ptl_bot.exercise_polls set poll_id = $4, sent_to = $5, sent_at = now()"
                 " where exercise_id = $1 and email = $2 and position = $3",
                 exercise_id,
                 normalise_email(email),
                 position,
                 poll_id,
+                sent_to,
             )
 
     async def unclaim_poll(self, exercise_id: int, email: str, position: int) -> None:
@@ -697,9 +702,12 @@ class ExerciseRepository:
                 )
         return len(rows)
 
-    async def record_answer(self, poll_id: str, option_ids: Sequence[int]) -> bool | None:
+    async def record_answer(
+        self, poll_id: str, option_ids: Sequence[int], telegram_user_id: int
+    ) -> bool | None:
         """Record the first answer to a quiz poll. Returns whether it was correct, or None
-        for a poll the bot did not send as part of an exercise (or an empty vote)."""
+        for a poll the bot did not send as part of an exercise, an empty vote, or an answer
+        from anyone but the linked account the poll was sent to (a forwarded poll)."""
         if not option_ids:
             return None
         async with self.db.service() as conn:
@@ -707,8 +715,11 @@ class ExerciseRepository:
                 "select p.exercise_id, p.email, p.position, q.correct_option"
                 " from ptl_bot.exercise_polls p join ptl_bot.exercise_questions q"
                 "   on q.exercise_id = p.exercise_id and q.position = p.position"
-                " where p.poll_id = $1",
+                " where p.poll_id = $1 and (p.sent_to is null or p.sent_to = $2)"
+                " and exists (select 1 from ptl_bot.telegram_links l"
+                "             where l.telegram_user_id = $2 and l.active and l.email = p.email)",
                 poll_id,
+                telegram_user_id,
             )
             if poll is None:
                 return None

@@ -40,6 +40,11 @@ from storage.db import Database
 # Set while an update is processed inside `turn()`: its data was just re-read, so PTB's
 # per-update refresh hooks need not read it again.
 _IN_TURN: contextvars.ContextVar[bool] = contextvars.ContextVar("ptl_in_turn", default=False)
+# The writes that failed during the current turn (PTB reports them to the error handlers
+# without the update, so the turn's owner must tell the person itself).
+_FAILED: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "ptl_failed_writes", default=None
+)
 
 
 def _encode(value: Any) -> Any:
@@ -254,10 +259,18 @@ class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             )
             self._apply_fresh(app, keys, rows, user_id, chat_id)
             token = _IN_TURN.set(True)
+            failed = _FAILED.set([])
             try:
                 yield
             finally:
+                _FAILED.reset(failed)
                 _IN_TURN.reset(token)
+
+    @staticmethod
+    def failed_writes() -> list[BaseException]:
+        """Writes that failed so far in this turn: the state they carried is not stored, so
+        the next update carries on from the last stored step."""
+        return list(_FAILED.get() or [])
 
     @staticmethod
     def _conversation_keys(
@@ -345,8 +358,14 @@ class PostgresPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return list(await conn.fetch(query, *args))
 
     async def _execute(self, query: str, *args: Any) -> None:
-        async with self.db.service() as conn:
-            await conn.execute(query, *args)
+        try:
+            async with self.db.service() as conn:
+                await conn.execute(query, *args)
+        except Exception as exc:
+            failed = _FAILED.get()
+            if failed is not None:
+                failed.append(exc)
+            raise
 
 
 def _raw_json(payload: str) -> Any:

@@ -45,6 +45,9 @@ class Received:
 class FakeBotAPIServer:
     def __init__(self, api: OfflineBotAPI | None = None, *, host: str = "127.0.0.1") -> None:
         self.api = api or OfflineBotAPI()
+        # Updates reach the bot from the test directly (webhook posts, pushed updates), so
+        # any callback query id is taken, but only once.
+        self.api.delivered_callbacks = None
         self.lock = threading.Condition()
         self.received: list[Received] = []
         self.webhook: dict[str, Any] = {}

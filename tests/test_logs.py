@@ -212,3 +212,49 @@ async def test_a_second_poller_gets_advice_not_a_traceback(
     out = log_stream.getvalue()
     assert "another process is polling with this token" in out and "WEBHOOK_URL" in out
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "jo.o'brien@example.org",
+        "sam/ops=admin@example.org",
+        "ana@xn--80ak6aa92e.xn--p1ai",
+        "Sam.Smith+PTL@Student.Example.AC.UK",
+        "odd{chars}|x~y^z`q@mail.example.com",
+        "=cmd|'/c-calc'!a0@example.org",
+    ],
+)
+def test_every_address_the_validator_accepts_is_redacted(address: str) -> None:
+    from bot.rules.email_address import check_email
+
+    assert check_email(address).email is not None  # the validator takes it...
+    out = Redactor()(f"Linked {address} to chat 42")
+    assert "@" not in out and out.startswith("Linked [email]"), out  # ...so logs hide it
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Telegram user 123456789: a code was sent via console",
+        "Telegram user 7000000001: no new code (too_soon)",
+        "Telegram user 5123456: the code is locked after wrong tries",
+    ],
+)
+def test_identity_lines_keep_telegram_ids_readable(line: str) -> None:
+    assert Redactor()(line) == line
+
+
+def test_identity_service_lines_are_worded_to_keep_ids() -> None:
+    """Every identity log line names the user before any mention of a code."""
+    import inspect
+    import re
+
+    from bot.services import identity
+
+    source = inspect.getsource(identity)
+    lines = re.findall(r'log\.\w+\(\s*"([^"]*)"', source)
+    assert lines
+    for template in lines:
+        sample = template.replace("%s", "123456789", 1).replace("%s", "x").replace("%d", "1")
+        assert Redactor()(sample) == sample, template

@@ -153,3 +153,110 @@ async def test_string_conversation_states_survive_a_restart(db: Database) -> Non
     await first.update_conversation("demo", (3, 4), 7)
     again: BasePersistence = PostgresPersistence(db)  # type: ignore[type-arg]
     assert await again.get_conversations("demo") == {(1, 2): "asking_name", (3, 4): 7}
+
+
+async def test_a_callback_query_answered_twice_is_refused(db: Database) -> None:
+    """Telegram takes one answer per query; the second is a 400 the tests can see."""
+    bot = await harness.make_bot(db)
+
+    async def menu(update: Update, context: Any) -> None:
+        await update.effective_message.reply_text(
+            "Pick",
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]),
+        )
+
+    refused: list[str] = []
+
+    async def twice(update: Update, context: Any) -> None:
+        await update.callback_query.answer()
+        try:
+            await update.callback_query.answer("again")
+        except BadRequest as exc:
+            refused.append(exc.message)
+
+    bot.app.add_handler(CommandHandler("pick", menu))
+    bot.app.add_handler(CallbackQueryHandler(twice))
+    sam = bot.user(504)
+    await sam.send("/pick")
+    await sam.press("A")
+    assert refused and "query is too old" in refused[0].lower()
+    with pytest.raises(BadRequest, match=r"(?i)query id is invalid"):
+        await bot.app.bot.answer_callback_query("never-delivered")
+    await harness.close_bot(bot)
+
+
+async def test_texts_captions_and_keyboards_follow_telegrams_limits(bot: harness.Bot) -> None:
+    send = bot.app.bot.send_message
+    with pytest.raises(BadRequest, match="too long"):
+        await send(42, "😀" * 2049)  # 2,049 emoji are 4,098 UTF-16 units
+    with pytest.raises(BadRequest, match="text is empty"):
+        await send(42, "<b> </b>")
+    with pytest.raises(BadRequest, match="parse entities"):
+        await send(42, '<span class="x">a</span>')
+    with pytest.raises(BadRequest, match="parse entities"):
+        await send(42, "<a>no link</a>")
+    with pytest.raises(BadRequest, match="caption is too long"):
+        await bot.app.bot.send_document(42, b"data", filename="a.csv", caption="c" * 1025)
+    with pytest.raises(BadRequest, match="parse entities"):
+        await bot.app.bot.send_document(42, b"data", filename="a.csv", caption="a < b")
+    with pytest.raises(BadRequest, match="non-empty"):
+        await bot.app.bot.send_document(42, b"", filename="a.csv")
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await bot.app.bot.send_photo(42, b"not an image")
+    for markup in (
+        InlineKeyboardMarkup([[InlineKeyboardButton("b", callback_data="")]]),
+        InlineKeyboardMarkup([[InlineKeyboardButton("é", callback_data="é" * 33)]]),  # 66 bytes
+        InlineKeyboardMarkup([[InlineKeyboardButton("b", url="not a url")]]),
+    ):
+        with pytest.raises(BadRequest):
+            await send(42, "x", reply_markup=markup)
+    document = await bot.app.bot.send_document(42, b"data", filename="a.csv")
+    with pytest.raises(BadRequest, match="no text in the message"):
+        await bot.app.bot.edit_message_text("x", chat_id=42, message_id=document.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)query is too old|invalid"):
+        await bot.app.bot.answer_callback_query("x", text="t" * 201)
+
+
+async def test_polls_follow_telegrams_rules(bot: harness.Bot) -> None:
+    from telegram import Poll
+
+    poll = bot.app.bot.send_poll
+
+    async def quiz(question: str, options: list[str], **kw: Any) -> Any:
+        return await poll(
+            42, question, options, type=Poll.QUIZ, correct_option_ids=[0], is_anonymous=False, **kw
+        )
+
+    # The Application's default parse mode (HTML) applies to every part of a poll.
+    with pytest.raises(BadRequest, match="parse entities"):
+        await quiz("Is 17 < 18?", ["Yes", "No"])
+    with pytest.raises(BadRequest, match="parse entities"):
+        await quiz("Sure?", ["A & B", "No"])
+    with pytest.raises(BadRequest, match="parse entities"):
+        await quiz("Sure?", ["Yes", "No"], explanation="1 < 2")
+    with pytest.raises(BadRequest, match="too long"):
+        await quiz("q" * 301, ["Yes", "No"])
+    with pytest.raises(BadRequest, match="too long"):
+        await quiz("Sure?", ["o" * 101, "No"])
+    with pytest.raises(BadRequest, match="too long"):
+        await quiz("Sure?", ["Yes", "No"], explanation="e" * 201)
+    with pytest.raises(BadRequest, match="line feeds"):
+        await quiz("Sure?", ["Yes", "No"], explanation="a\nb\nc\nd")
+    with pytest.raises(BadRequest, match="2-12 options"):
+        await quiz("Sure?", ["Only one"])
+    with pytest.raises(BadRequest, match="correct option"):
+        await poll(42, "Sure?", ["Yes", "No"], type=Poll.QUIZ, correct_option_ids=[5])
+    sent = await quiz("Is 17 &lt; 18?", ["Yes", "No"])
+    assert sent.poll is not None and sent.poll.question == "Is 17 < 18?"
+
+
+async def test_chat_actions_and_command_menus_are_checked(bot: harness.Bot) -> None:
+    from telegram import BotCommand
+
+    with pytest.raises(BadRequest, match=r"(?i)wrong parameter action"):
+        await bot.app.bot.send_chat_action(42, "dancing")
+    assert await bot.app.bot.send_chat_action(42, "upload_photo")
+    with pytest.raises(BadRequest, match=r"(?i)bot_command_invalid"):
+        await bot.app.bot.set_my_commands([BotCommand("Add-Patient", "Add one")])
+    with pytest.raises(BadRequest, match=r"(?i)description_invalid"):
+        await bot.app.bot.set_my_commands([BotCommand("add", "d" * 257)])

@@ -4,6 +4,7 @@ SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong on our side and nothing was changed. "
     "Please try again; if it keeps happening, tell your tutor the reference <code>{ref}</code>."
 )
+NOT_SAVED = "⚠️ I couldn't save that step, so it didn't count. Please send it again, or /cancel."
 NOT_LINKED = (
     "You need to link your platform account first. Send /start and I'll ask for your "
     "platform email."

@@ -128,6 +128,7 @@ CSV_ERRORS = (
     "send the file again:\n\n{lines}"
 )
 CSV_OK = "✅ <b>{file}</b>: {patients} ready.\n{lines}"
+MORE_PATIENTS = "…and {n} more."
 CSV_WARNINGS = "\n\n⚠️ Worth a look (allowed, e.g. if the exercise is about spotting them):\n{lines}"
 ASK_QUIZ = (
     "📝 (step 5 of 6) Add <b>quiz questions</b>? Students get them as Telegram quiz polls when "
@@ -159,6 +160,10 @@ PREVIEW = (
     "👀 <b>Preview</b>: each student gets the message between the lines, with ▶️ Start and "
     "✅ Mark as done buttons{quiz}.\n"
     "──────────\n{exercise}\n──────────\n\n{confirm}"
+)
+PREVIEW_POLL_FAILED = (
+    "⚠️ Telegram would not take question {n} as a quiz poll, so students would not get it. "
+    "Go « Back to the quiz step and type it again, shorter."
 )
 PREVIEW_QUIZ_ABOVE = "; the quiz polls above follow when they tap 📝 Take the quiz"
 CONFIRM_SEND = "📣 Send <b>{title}</b> to <b>{cohort}</b> ({students})?"

@@ -49,6 +49,13 @@ _ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+# Any address `check_email` accepts, found inside free text (log lines, tracebacks): the same
+# atoms in either case (the check lower-cases first), labels, and a letters or xn-- TLD.
+EMAIL_IN_TEXT = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-])"
+)
 _WORD_AT = re.compile(r"\s*(?:\(at\)|\[at\]|\s+at\s+)\s*")
 _WORD_DOT = re.compile(r"\s*(?:\(dot\)|\[dot\]|\s+dot\s+)\s*")
 

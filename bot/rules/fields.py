@@ -72,6 +72,35 @@ NAME_PUNCTUATION: Final = frozenset(" '’‘-‐.,()")
 LABEL_PUNCTUATION: Final = frozenset(" '’‘-‐.,()&/")
 
 
+_SEPARATORS = {"\u2028": "\n", "\u2029": "\n"}
+
+
+def strip_control_chars(value: str) -> str:
+    """`value` without the characters nobody means to type: control characters (NUL, which
+    Postgres refuses in text and JSON, among them) and lone surrogates. Newlines and tabs
+    stay, for multi-line answers (a broadcast brief, a quiz question); a line or paragraph
+    separator becomes a newline. One character in, at most one out, so positions before any
+    point of the text keep their order.
+
+    This is the one place typed text is cleaned: the runtime applies it to every message's
+    text and caption before any handler sees them (bot/runtime/typed_text.py), and a step
+    that must also refuse newlines checks with `has_control_chars` as before.
+    """
+    if value.isprintable():  # the usual case: nothing to do
+        return value
+    kept: list[str] = []
+    for ch in value:
+        if ch in "\n\t":
+            kept.append(ch)
+        elif ch in _SEPARATORS:
+            kept.append(_SEPARATORS[ch])
+        elif unicodedata.category(ch) == "Cc" or 0xD800 <= ord(ch) <= 0xDFFF:
+            continue
+        else:
+            kept.append(ch)
+    return "".join(kept)
+
+
 def has_control_chars(value: str, *, newlines: bool = False) -> bool:
     """True when `value` holds a control character (newlines and tabs allowed on request),
     a line/paragraph separator or a lone surrogate: none of these belongs in a PTL field."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.rules.dates import EARLIEST_DATE, format_date, parse_date
+from bot.rules.fields import DATE_TEXT_LIMIT, clip
 from bot.rules.nhs_number import generate_test_number, validate_for_training
 from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, Event
 from bot.rules.scenarios import DaySpec, ScenarioEvent, ScenarioPatient, resolve_day
@@ -43,6 +44,9 @@ MAX_ROWS: Final = 50
 MAX_BYTES: Final = 256 * 1024
 MAX_OFFSET_DAYS: Final = 3650
 MAX_ERRORS_SHOWN: Final = 25
+QUOTE_LIMIT: Final = 40  # characters of a cell quoted back in a problem
+PROBLEM_LIMIT: Final = 240  # characters of one problem line
+PROBLEMS_TEXT_LIMIT: Final = 3000  # characters of all problem lines in one reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,14 @@ class CsvProblem:
     def __str__(self) -> str:
         where = f"Line {self.line}" if self.line is not None else "File"
         if self.column:
-            where += f", {self.column}"
-        return f"{where}: {self.message}"
+            where += f", {clip(self.column, QUOTE_LIMIT)}"
+        return clip(f"{where}: {self.message}", PROBLEM_LIMIT)
+
+
+def _quoted(value: str) -> str:
+    """A cell quoted back to the tutor, clipped: a stray 5,000-character cell must not
+    push the list of problems past what one Telegram message holds."""
+    return f"“{clip(value, QUOTE_LIMIT)}”"
 
 
 @dataclass
@@ -127,6 +137,8 @@ def parse_day(text: str, today: dt.date) -> DaySpec:
     :func:`bot.rules.dates.parse_date` as at ``today`` and kept as a fixed date.
     """
     raw = text.strip()
+    if len(raw) > DATE_TEXT_LIMIT:
+        raise _CellError(f"{_quoted(raw)} is too long for a date; check the column.")
     match = _RELATIVE.match(raw)
     if match:
         if match["minus"] is not None:
@@ -144,7 +156,7 @@ def parse_day(text: str, today: dt.date) -> DaySpec:
         return -days
     if re.fullmatch(r"\+?\d{1,5}", raw):
         raise _CellError(
-            f"“{raw}” would be in the future. Write days before the start as a negative "
+            f"{_quoted(raw)} would be in the future. Write days before the start as a negative "
             "number, e.g. -130."
         )
     result = parse_date(raw, today)
@@ -290,7 +302,8 @@ def _patient(
     if ptype not in PATHWAY_TYPES:
         cell_error(
             "pathway_type",
-            f"“{ptype or 'blank'}” is not a pathway type; use one of {', '.join(PATHWAY_TYPES)}.",
+            f"{_quoted(ptype or 'blank')} is not a pathway type;"
+            f" use one of {', '.join(PATHWAY_TYPES)}.",
         )
 
     start: DaySpec | None = None
@@ -318,13 +331,15 @@ def _patient(
         kind = kind.strip().lower().replace(" ", "_")
         if not sep or not when.strip():
             cell_error(
-                "events", f"event {n} (“{item}”) should look like kind@date, e.g. activity@-100."
+                "events",
+                f"event {n} ({_quoted(item)}) should look like kind@date, e.g. activity@-100.",
             )
             continue
         if kind not in EVENT_KINDS:
             cell_error(
                 "events",
-                f"event {n}: “{kind}” is not an event kind; use one of {', '.join(EVENT_KINDS)}.",
+                f"event {n}: {_quoted(kind)} is not an event kind;"
+                f" use one of {', '.join(EVENT_KINDS)}.",
             )
             continue
         try:
@@ -434,8 +449,17 @@ def template_csv() -> bytes:
 
 
 def summarise_problems(problems: Sequence[CsvProblem], limit: int = MAX_ERRORS_SHOWN) -> list[str]:
-    """At most ``limit`` lines, then a count of the rest (the message must fit Telegram)."""
-    lines = [str(p) for p in problems[:limit]]
-    if len(problems) > limit:
-        lines.append(f"…and {len(problems) - limit} more.")
+    """At most ``limit`` lines and ``PROBLEMS_TEXT_LIMIT`` characters (each line clipped),
+    then how many more there are: the reply must fit one Telegram message."""
+    lines: list[str] = []
+    used = 0
+    for problem in problems[:limit]:
+        line = str(problem)
+        if used + len(line) > PROBLEMS_TEXT_LIMIT:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    rest = len(problems) - len(lines)
+    if rest:
+        lines.append(f"…and {rest} more problem{'s' if rest != 1 else ''}.")
     return lines

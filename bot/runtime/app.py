@@ -13,12 +13,14 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.hooks import add_startup_hook, run_startup_hooks
+from bot.messages import common as common_text
 from bot.rules.dates import warm_up
-from bot.runtime import log_redaction
+from bot.runtime import log_redaction, typed_text
 from bot.runtime.updates import ChatOrderedUpdateProcessor, concurrency_for
 from bot.services.container import SERVICES_KEY, BotContext, Services
 from storage.persistence import PostgresPersistence
@@ -47,6 +49,8 @@ class PtlApplication(Application):
     """
 
     async def process_update(self, update: object) -> None:
+        if isinstance(update, Update):
+            update = typed_text.cleaned(update)
         persistence = self.persistence
         if not isinstance(update, Update) or persistence is None:
             await super().process_update(update)
@@ -68,6 +72,18 @@ class PtlApplication(Application):
             user_ids=update.effective_user.id if update.effective_user else None,
         )
         await self.update_persistence()
+        if PostgresPersistence.failed_writes():
+            await self._tell_not_saved(update)
+
+    async def _tell_not_saved(self, update: Update) -> None:
+        """A write of this update's state failed (PTB logs it without the update): the
+        step did not count, and the person must know rather than carry on as if it had."""
+        if update.effective_chat is None:
+            return
+        try:
+            await self.bot.send_message(update.effective_chat.id, common_text.NOT_SAVED)
+        except TelegramError as exc:
+            log.warning("Could not say that a step was not saved: %s", exc)
 
 
 def build_application(

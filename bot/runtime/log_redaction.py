@@ -16,6 +16,8 @@ import logging
 import re
 from typing import Any
 
+from bot.rules.email_address import EMAIL_IN_TEXT
+
 # Loggers whose records can carry chat content (see the module docstring).
 PTB_LOGGERS = (
     "telegram.Bot",
@@ -28,7 +30,7 @@ PTB_LOGGERS = (
     "telegram.request.HTTPXRequest",
 )
 
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_EMAIL = EMAIL_IN_TEXT
 _TOKEN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
 _CODE = re.compile(r"(?<![\d.:/-])\d{6}(?![\d.:/-])")
 

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
+from bot.rules.email_address import EMAIL_IN_TEXT
 from bot.rules.nhs_number import is_valid
 
 __all__ = [
@@ -86,10 +87,8 @@ _RULES: tuple[_Rule, ...] = (
         _keep_prefix(SECRET),
     ),
     # Emails
-    (
-        re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"),
-        _const(EMAIL),
-    ),
+    # Emails: every address the email validator accepts (bot.rules.email_address)
+    (EMAIL_IN_TEXT, _const(EMAIL)),
     # One-time codes: digits shortly after a word that says it is a code
     (
         re.compile(

@@ -29,9 +29,30 @@ from telegram.request import BaseRequest, RequestData
 
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "ptl_trainer_bot"
+# Telegram's limits, counted as Telegram counts them: after entity parsing, in UTF-16 code
+# units (an emoji outside the Basic Multilingual Plane counts twice).
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-MAX_CALLBACK_DATA = 64
+MAX_CALLBACK_DATA = 64  # bytes of UTF-8
+MAX_CALLBACK_ANSWER = 200
+MAX_POLL_QUESTION = 300
+MAX_POLL_OPTION = 100
+MIN_POLL_OPTIONS, MAX_POLL_OPTIONS = 2, 12
+MAX_POLL_EXPLANATION = 200
+MAX_POLL_EXPLANATION_LINE_FEEDS = 2
+MAX_COMMANDS, MAX_COMMAND_NAME, MAX_COMMAND_DESCRIPTION = 100, 32, 256
+CHAT_ACTIONS = frozenset({
+    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
+    "upload_document", "choose_sticker", "find_location", "record_video_note",
+    "upload_video_note",
+})  # fmt: skip
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_BUTTON_ACTIONS = (
+    "callback_data", "url", "switch_inline_query", "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat", "copy_text", "web_app", "login_url", "callback_game",
+    "pay",
+)  # fmt: skip
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
     "tg-spoiler", "span", "blockquote", "tg-emoji",
@@ -53,6 +74,14 @@ class _EntityChecker(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in _ALLOWED_TAGS:
             raise TelegramHTMLError(f'unsupported start tag "{tag}"')
+        given = dict(attrs)
+        # Tags Telegram accepts only with their attribute.
+        if tag == "a" and not given.get("href"):
+            raise TelegramHTMLError('a tag "a" needs an href')
+        if tag == "span" and given.get("class") != "tg-spoiler":
+            raise TelegramHTMLError('unsupported start tag "span"')
+        if tag == "tg-emoji" and not given.get("emoji-id"):
+            raise TelegramHTMLError('a tag "tg-emoji" needs an emoji-id')
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
@@ -79,6 +108,11 @@ def html_to_plain(text: str) -> str:
     if checker.stack:
         raise TelegramHTMLError(f'unclosed tag "{checker.stack[-1]}"')
     return "".join(checker.parts)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram measures it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass
@@ -137,10 +171,14 @@ class OfflineBotAPI(BaseRequest):
         self.messages: dict[tuple[int, int], SentMessage] = {}
         self.by_chat: dict[int, list[SentMessage]] = defaultdict(list)
         self.answered_callbacks: set[str] = set()
+        self.callback_answers: dict[str, str] = {}  # query id -> the answer's text
+        # Query ids the chat driver delivered; None when updates come from elsewhere (a
+        # subprocess test posting its own), so any id is taken once.
+        self.delivered_callbacks: set[str] | None = set()
         self.commands: dict[str, Any] = {}
         self.uploads: dict[str, bytes] = {}  # files "sent by users", by file_id
         self.listeners: list[Callable[[SentMessage], None]] = []
-        self._failures: dict[int, list[_Failure]] = defaultdict(list)
+        self._failures: dict[int | None, list[_Failure]] = defaultdict(list)
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._update_ids = itertools.count(1)
         self._poll_ids = itertools.count(1)
@@ -149,14 +187,17 @@ class OfflineBotAPI(BaseRequest):
     # -- test controls -------------------------------------------------------------------
     def fail(
         self,
-        chat_id: int,
+        chat_id: int | None,
         error: str = "forbidden",
         *,
         times: int = 1_000_000,
         retry_after: int = 1,
         methods: set[str] | None = None,
     ) -> None:
-        """Make the next `times` sends to `chat_id` fail like Telegram would."""
+        """Make the next `times` calls to `chat_id` (None: any call, with a chat or not, such
+        as setMyCommands) fail like Telegram would: forbidden (403), retry_after (429),
+        bad_request (400), not_found (404: a Bot API server without the method) or network
+        (502)."""
         self._failures[chat_id].append(
             _Failure(error, times, retry_after, frozenset(methods) if methods else None)
         )
@@ -228,16 +269,19 @@ class OfflineBotAPI(BaseRequest):
             return _error(exc.code, exc.description)
 
     def _take_failure(self, chat_id: Any, method: str) -> tuple[int, bytes] | None:
-        if chat_id is None:
-            return None
+        keys: list[int | None] = [None]
         try:
-            rules = self._failures.get(int(chat_id))
+            if chat_id is not None:
+                keys.insert(0, int(chat_id))
         except (TypeError, ValueError):
-            return None
-        if not rules:
-            return None
-        rule = next((r for r in rules if r.methods is None or method in r.methods), None)
-        if rule is None:
+            pass
+        rule, rules = None, None
+        for key in keys:
+            rules = self._failures.get(key)
+            rule = next((r for r in rules or [] if r.methods is None or method in r.methods), None)
+            if rule is not None:
+                break
+        if rule is None or rules is None:
             return None
         rule.times -= 1
         if rule.times <= 0:
@@ -252,6 +296,8 @@ class OfflineBotAPI(BaseRequest):
             )
         if rule.error == "bad_request":
             return _error(400, "Bad Request: chat not found")
+        if rule.error == "not_found":
+            return _error(404, "Not Found")
         return _error(502, "Bad Gateway")
 
     # -- Bot API methods ---------------------------------------------------------------
@@ -294,10 +340,12 @@ class OfflineBotAPI(BaseRequest):
 
     def _api_sendMessage(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         text = str(params.get("text", ""))
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
         plain = _render(text, params.get("parse_mode"))
         if not plain.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
-        if len(plain) > MAX_TEXT:
+        if utf16_len(plain) > MAX_TEXT:
             raise _ApiError(400, "Bad Request: message is too long")
         _check_markup(params.get("reply_markup"))
         message = self._new_message(params, text=plain)
@@ -306,14 +354,18 @@ class OfflineBotAPI(BaseRequest):
 
     def _api_editMessageText(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
         message = self._existing(params)
+        if message.kind != "text":
+            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
         text = str(params.get("text", ""))
         plain = _render(text, params.get("parse_mode"))
-        if len(plain) > MAX_TEXT:
+        if not plain.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(plain) > MAX_TEXT:
             raise _ApiError(400, "Bad Request: message is too long")
-        _check_markup(params.get("reply_markup"))
+        _check_markup(params.get("reply_markup"), inline_only=True)
         buttons = _buttons(params.get("reply_markup"))
         if plain == message.text and buttons == message.buttons:
-            raise _ApiError(400, "Bad Request: message is not modified")
+            raise _ApiError(400, NOT_MODIFIED)
         message.text, message.html, message.buttons, message.edited = plain, text, buttons, True
         message.raw["text"] = plain
         message.raw.pop("reply_markup", None)
@@ -326,10 +378,10 @@ class OfflineBotAPI(BaseRequest):
         self, params: dict[str, Any], files: dict[str, Any]
     ) -> dict[str, Any]:
         message = self._existing(params)
-        _check_markup(params.get("reply_markup"))
+        _check_markup(params.get("reply_markup"), inline_only=True)
         buttons = _buttons(params.get("reply_markup"))
         if buttons == message.buttons:
-            raise _ApiError(400, "Bad Request: message is not modified")
+            raise _ApiError(400, NOT_MODIFIED)
         message.buttons, message.edited = buttons, True
         message.raw.pop("reply_markup", None)
         if params.get("reply_markup"):
@@ -340,31 +392,61 @@ class OfflineBotAPI(BaseRequest):
         self, params: dict[str, Any], files: dict[str, Any]
     ) -> dict[str, Any]:
         message = self._existing(params)
-        caption = str(params.get("caption", ""))
-        message.text = _render(caption, params.get("parse_mode"))
-        message.buttons = _buttons(params.get("reply_markup"))
+        if message.kind not in ("document", "photo"):
+            raise _ApiError(400, "Bad Request: there is no caption in the message to edit")
+        caption = str(params.get("caption", "") or "")
+        plain = _render(caption, params.get("parse_mode")) if caption else ""
+        if utf16_len(plain) > MAX_CAPTION:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        _check_markup(params.get("reply_markup"), inline_only=True)
+        buttons = _buttons(params.get("reply_markup"))
+        if plain == message.text and buttons == message.buttons:
+            raise _ApiError(400, NOT_MODIFIED)
+        message.text, message.html, message.buttons = plain, caption, buttons
         message.edited = True
         return message.raw
 
     def _api_deleteMessage(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
-        self._existing(params).deleted = True
+        key = (int(params.get("chat_id", 0)), int(params.get("message_id", 0)))
+        message = self.messages.get(key)
+        if message is None or message.deleted:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        message.deleted = True
         return True
 
     def _api_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
-        self.answered_callbacks.add(str(params["callback_query_id"]))
+        """Telegram takes one answer per query: a second one (or an id it never sent) is
+        refused, so "answered exactly once" is something tests can see."""
+        query_id = str(params.get("callback_query_id", ""))
+        if query_id in self.answered_callbacks:
+            raise _ApiError(400, QUERY_INVALID)
+        if self.delivered_callbacks is not None and query_id not in self.delivered_callbacks:
+            raise _ApiError(400, QUERY_INVALID)
+        answer = str(params.get("text", "") or "")
+        if utf16_len(answer) > MAX_CALLBACK_ANSWER:
+            raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.answered_callbacks.add(query_id)
+        self.callback_answers[query_id] = answer
         return True
 
     def _send_file(self, params: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
         caption = str(params.get("caption", "") or "")
         plain = _render(caption, params.get("parse_mode")) if caption else ""
-        if len(plain) > MAX_CAPTION:
+        if utf16_len(plain) > MAX_CAPTION:
             raise _ApiError(400, "Bad Request: message caption is too long")
+        _check_markup(params.get("reply_markup"))
         file_name, content = None, None
         part = files.get(kind)
         if part is not None:
             file_name, content = part[0], part[1]
             if hasattr(content, "read"):
                 content = content.read()
+        elif isinstance(params.get(kind), str) and params[kind] in self.uploads:
+            content = self.uploads[params[kind]]  # resending by file_id
+        if not content:
+            raise _ApiError(400, "Bad Request: file must be non-empty")
+        if kind == "photo" and not bytes(content).startswith(_IMAGE_SIGNATURES):
+            raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
         file_id = f"offline-{kind}-{next(self._file_ids)}"
         extra: dict[str, Any]
         if kind == "document":
@@ -387,12 +469,51 @@ class OfflineBotAPI(BaseRequest):
         return self._send_file(params, files, "photo")
 
     def _api_sendPoll(self, params: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:
-        options = params.get("options") or []
-        labels = [o["text"] if isinstance(o, dict) else str(o) for o in options]
+        """Question, options and explanation are each parsed with their own parse mode (PTB
+        fills in the Application's default for any left unset) and then measured."""
+        question = _render(str(params.get("question", "")), params.get("question_parse_mode"))
+        if not question.strip():
+            raise _ApiError(400, "Bad Request: poll question must be non-empty")
+        if utf16_len(question) > MAX_POLL_QUESTION:
+            raise _ApiError(400, "Bad Request: poll question is too long")
+        options = _json(params.get("options")) or []
+        labels: list[str] = []
+        for option in options:
+            if isinstance(option, dict):
+                label = _render(str(option.get("text", "")), option.get("text_parse_mode"))
+            else:
+                label = str(option)
+            if not label.strip():
+                raise _ApiError(400, "Bad Request: poll options must be non-empty")
+            if utf16_len(label) > MAX_POLL_OPTION:
+                raise _ApiError(400, "Bad Request: poll option is too long")
+            labels.append(label)
+        if not MIN_POLL_OPTIONS <= len(labels) <= MAX_POLL_OPTIONS:
+            raise _ApiError(400, "Bad Request: poll must have 2-12 options")
+        poll_type = params.get("type") or "regular"
+        if poll_type not in ("regular", "quiz"):
+            raise _ApiError(400, "Bad Request: Unsupported poll type specified")
+        explanation = ""
+        correct: list[int] = []
+        if poll_type == "quiz":
+            if params.get("correct_option_ids") is not None:
+                correct = [int(i) for i in _json(params["correct_option_ids"])]
+            elif params.get("correct_option_id") is not None:
+                correct = [int(params["correct_option_id"])]
+            if not correct or any(not 0 <= i < len(labels) for i in correct):
+                raise _ApiError(400, "Bad Request: wrong correct option id specified")
+            raw_explanation = str(params.get("explanation", "") or "")
+            if raw_explanation:
+                explanation = _render(raw_explanation, params.get("explanation_parse_mode"))
+            if utf16_len(explanation) > MAX_POLL_EXPLANATION:
+                raise _ApiError(400, "Bad Request: poll explanation is too long")
+            if explanation.count("\n") > MAX_POLL_EXPLANATION_LINE_FEEDS:
+                raise _ApiError(400, "Bad Request: poll explanation has too many line feeds")
+        _check_markup(params.get("reply_markup"))
         poll_id = str(next(self._poll_ids))
-        poll = {
+        poll: dict[str, Any] = {
             "id": poll_id,
-            "question": str(params.get("question", "")),
+            "question": question,
             # Bot API 9.6: every option carries a persistent id (PTB 22.8 requires it).
             "options": [
                 {"text": t, "voter_count": 0, "persistent_id": f"{poll_id}-{i}"}
@@ -400,19 +521,17 @@ class OfflineBotAPI(BaseRequest):
             ],
             "total_voter_count": 0,
             "is_closed": False,
-            "is_anonymous": bool(params.get("is_anonymous", True)),
-            "type": params.get("type", "regular"),
+            "is_anonymous": _flag(params.get("is_anonymous"), default=True),
+            "type": poll_type,
             "allows_multiple_answers": False,
             # Bot API 9.6/10.0 fields PTB 22.8 requires; a quiz answer cannot be changed.
-            "allows_revoting": params.get("type") != "quiz",
+            "allows_revoting": poll_type != "quiz",
             "members_only": False,
         }
-        if params.get("correct_option_id") is not None:
-            poll["correct_option_id"] = int(params["correct_option_id"])
-        if params.get("correct_option_ids"):  # Bot API 9.6 form
-            ids = params["correct_option_ids"]
-            ids = json.loads(ids) if isinstance(ids, str) else ids
-            poll["correct_option_ids"] = [int(i) for i in ids]
+        if correct:
+            poll["correct_option_ids"] = correct
+        if explanation:
+            poll["explanation"] = explanation
         message = self._new_message(params, poll=poll)
         message.kind, message.text, message.poll = "poll", poll["question"], poll
         return self._store(message)
@@ -429,15 +548,29 @@ class OfflineBotAPI(BaseRequest):
         }
 
     def _api_sendChatAction(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
+        if params.get("chat_id") in (None, ""):
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        if params.get("action") not in CHAT_ACTIONS:
+            raise _ApiError(400, "Bad Request: wrong parameter action in request")
         return True
 
     def _api_setMyCommands(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
-        scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+        commands = _json(params.get("commands")) or []
+        if len(commands) > MAX_COMMANDS:
+            raise _ApiError(400, "Bad Request: too many commands")
+        for command in commands:
+            name = str(command.get("command", "")) if isinstance(command, dict) else ""
+            description = str(command.get("description", "")) if isinstance(command, dict) else ""
+            if not _COMMAND_NAME.fullmatch(name):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not description.strip() or utf16_len(description) > MAX_COMMAND_DESCRIPTION:
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        scope = json.dumps(_json(params.get("scope")) or {"type": "default"}, sort_keys=True)
         self.commands[scope] = params.get("commands")
         return True
 
     def _api_deleteMyCommands(self, params: dict[str, Any], files: dict[str, Any]) -> bool:
-        scope = json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)
+        scope = json.dumps(_json(params.get("scope")) or {"type": "default"}, sort_keys=True)
         self.commands.pop(scope, None)
         return True
 
@@ -486,12 +619,36 @@ def _error(
     return code, json.dumps(body).encode()
 
 
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are"
+    " exactly the same as a current content and reply markup of the message"
+)
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
 def _render(text: str, parse_mode: Any) -> str:
-    if parse_mode == "HTML":
+    if parse_mode in (None, "", "none"):
+        return text
+    if str(parse_mode).lower() == "html":
         return html_to_plain(text)
-    if parse_mode in ("Markdown", "MarkdownV2"):
+    if str(parse_mode).lower() in ("markdown", "markdownv2"):
         raise TelegramHTMLError("ptl-bot sends HTML only; Markdown is not expected")
-    return text
+    raise _ApiError(400, "Bad Request: unsupported parse_mode")
+
+
+def _json(value: Any) -> Any:
+    """A parameter as sent: PTB posts lists and objects as JSON text."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        return json.loads(value)
+    return value
+
+
+def _flag(value: Any, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.lower() == "true"
+    return bool(value)
 
 
 def _markup(markup: Any) -> dict[str, Any]:
@@ -516,15 +673,31 @@ def _buttons(markup: Any) -> list[list[Button]]:
     ]
 
 
-def _check_markup(markup: Any) -> None:
-    for row in _buttons(markup):
+def _check_markup(markup: Any, *, inline_only: bool = False) -> None:
+    """Telegram's rules for keyboards: every inline button has a label and exactly one
+    action, callback data is 1-64 bytes, a URL is a URL; edits take inline keyboards only."""
+    if not markup:
+        return
+    data = _markup(markup)
+    if "inline_keyboard" not in data:
+        if inline_only:
+            raise _ApiError(400, "Bad Request: inline keyboard expected")
+        return
+    for row in data["inline_keyboard"]:
         for b in row:
-            if not b.text.strip():
+            if not isinstance(b, dict) or not str(b.get("text", "")).strip():
+                raise _ApiError(400, "Bad Request: BUTTON_TEXT_INVALID")
+            actions = [k for k in _BUTTON_ACTIONS if b.get(k) is not None]
+            if len(actions) != 1:
                 raise _ApiError(
                     400, "Bad Request: text buttons are unallowed in the inline keyboard"
                 )
-            if b.callback_data is not None and len(b.callback_data.encode()) > MAX_CALLBACK_DATA:
-                raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            if "callback_data" in actions:
+                size = len(str(b["callback_data"]).encode())
+                if not 1 <= size <= MAX_CALLBACK_DATA:
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            if "url" in actions and not re.match(r"^(https?|tg)://\S+$", str(b["url"])):
+                raise _ApiError(400, "Bad Request: BUTTON_URL_INVALID")
 
 
 class ChatUser:
@@ -612,6 +785,8 @@ class ChatUser:
 
     async def press_data(self, data: str, *, message: SentMessage) -> list[SentMessage]:
         query_id = f"cq{self.api.next_update_id()}"
+        if self.api.delivered_callbacks is not None:
+            self.api.delivered_callbacks.add(query_id)
         raw_message = dict(message.raw)
         raw_message["chat"] = self._chat()
         replies = await self._feed(

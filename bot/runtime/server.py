@@ -21,14 +21,16 @@ import contextlib
 import logging
 import signal
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.hooks import StartupHookError
 from bot.runtime.app import build_application
 from bot.runtime.database import open_database
 from bot.runtime.webhook import WebhookServer
@@ -109,10 +111,15 @@ async def serve(
         app = build_application(services, rate_limit=settings.telegram_rate_limit)
         if setup is not None:
             setup(app)
-        if not await _initialize(app, stop):
+        if not await _initialize(app, stop, settings.telegram_api_url):
             return 2 if not stop.is_set() else 0
         if app.post_init is not None:
-            await app.post_init(app)
+            try:
+                await app.post_init(app)
+            except StartupHookError as exc:
+                log.debug("Start-up hook failed", exc_info=True)
+                log.error("Start-up stopped: %s", exc)
+                return 2
         if settings.webhook_url:
             server = await _start_webhook(app, settings, db)
         else:
@@ -176,8 +183,12 @@ def _remove_signal_handlers() -> None:
             loop.remove_signal_handler(signum)
 
 
-async def _initialize(app: Application, stop: asyncio.Event) -> bool:
-    """Initialise (which asks Telegram who we are), retrying while Telegram is unreachable."""
+async def _initialize(app: Application, stop: asyncio.Event, api_url: str) -> bool:
+    """Initialise (which asks Telegram who we are), retrying while Telegram is unreachable.
+
+    Anything else that goes wrong here (a Bot API server answering in a shape PTB cannot
+    read, a refusal other than the token's) ends start-up with one line naming it: retrying
+    would not help, and a traceback would not tell the operator what to change."""
     delay = 1.0
     for attempt in range(1, STARTUP_ATTEMPTS + 1):
         try:
@@ -189,7 +200,17 @@ async def _initialize(app: Application, stop: asyncio.Event) -> bool:
                 "(/mybots > your bot > API Token); run `python -m bot doctor` to check."
             )
             return False
+        except RetryAfter as exc:
+            wait = _retry_seconds(exc)
+            log.warning("Telegram asked start-up to wait %.0f s (flood control)", wait)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            if stop.is_set():
+                return False
         except NetworkError as exc:
+            if isinstance(exc, BadRequest):
+                log.error(_unexpected(api_url, exc))
+                return False
             if attempt == STARTUP_ATTEMPTS:
                 log.error("Telegram is unreachable (%s); giving up after %d tries", exc, attempt)
                 return False
@@ -199,7 +220,27 @@ async def _initialize(app: Application, stop: asyncio.Event) -> bool:
             if stop.is_set():
                 return False
             delay = min(delay * 2, 30.0)
+        except Exception as exc:  # an answer PTB could not read, or a refusal
+            log.debug("Start-up failed", exc_info=True)
+            log.error(_unexpected(api_url, exc))
+            return False
     return False
+
+
+def _unexpected(api_url: str, exc: BaseException) -> str:
+    return (
+        f"Start-up stopped: the Bot API at {api_url} answered getMe in a way ptl-bot cannot use"
+        f" ({type(exc).__name__}: {str(exc)[:200] or 'no detail'}). Check that TELEGRAM_API_URL"
+        " points at Telegram (https://api.telegram.org/bot) or a telegram-bot-api server, then"
+        " run `python -m bot doctor`."
+    )
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB warns that retry_after will become a timedelta
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
 
 
 async def _start_webhook(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Final
 
@@ -154,14 +154,20 @@ def _booking_cells(entry: PtlEntry) -> list[Cell]:
     ]
 
 
-def build_csv(entries: Iterable[PtlEntry]) -> bytes:
-    """The CSV file's bytes: BOM, header row, one row per patient in the given order."""
+def spreadsheet(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
+    """Any CSV the bot sends, student's or tutor's: BOM, CRLF, and every cell through
+    `safe_cell`, so an email such as `=cmd|'/c calc'!a0@example.org` is never a formula."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, dialect="excel", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for entry in entries:
-        writer.writerow([safe_cell(c) for c in row_for(entry)])
+    writer.writerow([safe_cell(c) for c in header])
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def build_csv(entries: Iterable[PtlEntry]) -> bytes:
+    """The CSV file's bytes: BOM, header row, one row per patient in the given order."""
+    return spreadsheet(COLUMNS, (row_for(entry) for entry in entries))
 
 
 def export_filename(today: date) -> str:

@@ -111,7 +111,7 @@ class Identity:
             hourly_cap=HOURLY_CAP,
         )
         if isinstance(reserved, Refusal):
-            log.info("Code refused for user %s: %s", telegram_user_id, reserved.reason)
+            log.info("Telegram user %s: no new code (%s)", telegram_user_id, reserved.reason)
             return SendOutcome(reserved.reason, retry_at=reserved.retry_at)
         try:
             result = await self.verifier.send_code(email)
@@ -120,10 +120,12 @@ class Identity:
             raise
         if result.status is SendStatus.SENT:
             await self.services.otp.mark_sent(reserved.id, now)
-            log.info("Code requested for user %s via %s", telegram_user_id, self.verifier.name)
+            log.info(
+                "Telegram user %s: a code was sent via %s", telegram_user_id, self.verifier.name
+            )
             return SendOutcome("sent", expires_at=reserved.expires_at)
         await self.services.otp.mark(reserved.id, "failed", now)
-        log.info("Code not sent for user %s: %s", telegram_user_id, result.status)
+        log.info("Telegram user %s: the code was not sent (%s)", telegram_user_id, result.status)
         if result.status is SendStatus.RATE_LIMITED:
             retry = now + timedelta(seconds=result.retry_after) if result.retry_after else None
             return SendOutcome("provider_busy", retry_at=retry)
@@ -190,7 +192,7 @@ class Identity:
             return CheckOutcome("expired", next_send=await self.next_send(telegram_user_id, email))
         if result.status is CheckStatus.LOCKED or left <= 0:
             await otp.mark(challenge.id, "locked", now)
-            log.info("Code locked after wrong tries for user %s", telegram_user_id)
+            log.info("Telegram user %s: the code is locked after wrong tries", telegram_user_id)
             return CheckOutcome("locked", next_send=await self.next_send(telegram_user_id, email))
         return CheckOutcome("wrong", attempts_left=left)
 

@@ -35,12 +35,12 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputPollOption, Message, Poll
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -153,6 +153,37 @@ def exercise_keyboard(
         rows.append([InlineKeyboardButton(text.TAKE_QUIZ_BUTTON, callback_data=data("q"))])
     rows.append([done, InlineKeyboardButton(text.MY_PTL_BUTTON, callback_data="menu:ptl")])
     return InlineKeyboardMarkup(rows)
+
+
+async def send_quiz_poll(
+    bot: Bot,
+    chat_id: int,
+    *,
+    question: str,
+    options: Sequence[str],
+    correct: int,
+    explanation: str | None,
+    **kwargs: Any,
+) -> Message:
+    """One quiz question as a Telegram quiz poll, exactly as students (and the tutor's
+    preview) get it.
+
+    Why plain text: the Application's default parse mode is HTML, and PTB applies it to a
+    poll's question, options and explanation too, so a tutor's "17 < 18 & ..." would be
+    refused by Telegram. Poll text is never marked up, so every part is sent without one.
+    """
+    return await bot.send_poll(
+        chat_id,
+        question,
+        [InputPollOption(option, text_parse_mode=None) for option in options],
+        type=Poll.QUIZ,
+        is_anonymous=False,
+        correct_option_ids=cast(Any, [correct]),
+        explanation=explanation or None,
+        question_parse_mode=None,
+        explanation_parse_mode=None,
+        **kwargs,
+    )
 
 
 def exercise_message(exercise: Exercise) -> tuple[str, InlineKeyboardMarkup]:
