@@ -36,6 +36,7 @@ from telegram.warnings import PTBUserWarning
 from bot.messages import identity as text
 from bot.rules.dates import format_date
 from bot.rules.email_address import check_email, domain_allowed
+from bot.rules.fields import strip_control_chars
 from bot.services import outbox
 from bot.services.container import BotContext
 from bot.services.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
@@ -182,7 +183,7 @@ async def start(update: Update, context: BotContext) -> object:
 # --- typing the email ---------------------------------------------------------------------
 async def got_text_for_email(update: Update, context: BotContext) -> object:
     raw = update.effective_message.text if update.effective_message else ""
-    raw = raw or ""
+    raw = strip_control_chars(raw or "")
     if _looks_like_code(raw) and _data(context).get(K_EMAIL):
         return await _check(update, context, raw)
     return await _take_email(update, context, raw)
@@ -287,7 +288,9 @@ def _looks_like_code(raw: str) -> bool:
 
 
 async def got_text_for_code(update: Update, context: BotContext) -> object:
-    raw = (update.effective_message.text if update.effective_message else "") or ""
+    raw = strip_control_chars(
+        (update.effective_message.text if update.effective_message else "") or ""
+    )
     if _looks_like_code(raw):
         return await _check(update, context, raw)
     if "@" in raw or "." in raw:

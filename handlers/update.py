@@ -32,7 +32,7 @@ from bot.messages import update as text
 from bot.messages.clock import clock_line, describe_change, ignored_reason
 from bot.messages.html import esc
 from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date
-from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip
+from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip, strip_control_chars
 from bot.rules.pathway import (
     EVENT_KINDS,
     PATHWAY_TYPES,
@@ -113,7 +113,7 @@ class UpdateForm(Form):
         return self.new_draft(context, update.effective_chat.id, first, prompt=old.get("prompt"))
 
     async def _command(self, update: Update, context: BotContext, student: Student) -> object:
-        query = " ".join(context.args or []).strip()
+        query = strip_control_chars(" ".join(context.args or [])).strip()
         if not query:
             resumable = self.resumable(context)
             if resumable is not None and resumable.get("patient_id"):

@@ -25,7 +25,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.messages import card as card_text
 from bot.messages import validate as text
 from bot.messages.html import esc
-from bot.rules.fields import clip
+from bot.rules.fields import clip, strip_control_chars
 from bot.rules.pathway import Event
 from bot.rules.records import kind_of
 from bot.rules.validator import Finding, validate
@@ -208,7 +208,7 @@ async def send_validation(
 
 @student_only
 async def validate_command(update: Update, context: BotContext, student: Student) -> None:
-    query = " ".join(context.args or []).strip()
+    query = strip_control_chars(" ".join(context.args or [])).strip()
     patients = context.services.patients
     if not query:
         found = await patients.list(student.email)

@@ -75,25 +75,23 @@ LABEL_PUNCTUATION: Final = frozenset(" '’‘-‐.,()&/")
 _SEPARATORS = {"\u2028": "\n", "\u2029": "\n"}
 
 
-def strip_control_chars(value: str) -> str:
-    """`value` without the characters nobody means to type: control characters (NUL, which
-    Postgres refuses in text and JSON, among them) and lone surrogates. Newlines and tabs
-    stay, for multi-line answers (a broadcast brief, a quiz question); a line or paragraph
-    separator becomes a newline. One character in, at most one out, so positions before any
-    point of the text keep their order.
+def strip_control_chars(value: str, *, multiline: bool = False) -> str:
+    """Typed text without the characters nobody means to type: control characters (NUL,
+    which Postgres refuses in text and JSON, among them) and lone surrogates.
 
-    This is the one place typed text is cleaned: the runtime applies it to every message's
-    text and caption before any handler sees them (bot/runtime/typed_text.py), and a step
-    that must also refuse newlines checks with `has_control_chars` as before.
+    The one rule for every text step that takes free text outside the patient form (a cohort
+    name, a /find search, a broadcast's title, brief and questions, a typed time or email):
+    each step passes what was typed through it before using or storing it. With `multiline`
+    newlines and tabs stay (a brief, a quiz question), a line or paragraph separator becomes
+    a newline; otherwise each becomes a space. Form fields that must say why they refuse
+    such text check `has_control_chars` instead.
     """
     if value.isprintable():  # the usual case: nothing to do
         return value
     kept: list[str] = []
     for ch in value:
-        if ch in "\n\t":
-            kept.append(ch)
-        elif ch in _SEPARATORS:
-            kept.append(_SEPARATORS[ch])
+        if ch in "\n\t" or ch in _SEPARATORS:
+            kept.append(("\n" if ch in _SEPARATORS else ch) if multiline else " ")
         elif unicodedata.category(ch) == "Cc" or 0xD800 <= ord(ch) <= 0xDFFF:
             continue
         else:

@@ -20,7 +20,7 @@ from telegram.request import BaseRequest
 from bot.hooks import add_startup_hook, run_startup_hooks
 from bot.messages import common as common_text
 from bot.rules.dates import warm_up
-from bot.runtime import log_redaction, typed_text
+from bot.runtime import log_redaction
 from bot.runtime.updates import ChatOrderedUpdateProcessor, concurrency_for
 from bot.services.container import SERVICES_KEY, BotContext, Services
 from storage.persistence import PostgresPersistence
@@ -49,8 +49,6 @@ class PtlApplication(Application):
     """
 
     async def process_update(self, update: object) -> None:
-        if isinstance(update, Update):
-            update = typed_text.cleaned(update)
         persistence = self.persistence
         if not isinstance(update, Update) or persistence is None:
             await super().process_update(update)
