@@ -38,9 +38,16 @@ from bot.rules.dates import format_date
 from bot.rules.email_address import check_email, domain_allowed
 from bot.rules.fields import strip_control_chars
 from bot.services import outbox
-from bot.services.container import BotContext
+from bot.services.container import BACKGROUND_TASK, BotContext
 from bot.services.identity import CheckOutcome, Identity, JoinResult, SendOutcome, join_cohort
-from bot.services.verification import CODE_LENGTH, CODE_TTL, HOURLY_CAP, MAX_ATTEMPTS, mask_email
+from bot.services.verification import (
+    CODE_LENGTH,
+    CODE_TTL,
+    EMAIL_HOURLY_CAP,
+    HOURLY_CAP,
+    MAX_ATTEMPTS,
+    mask_email,
+)
 from handlers import command_menu as commands
 from handlers.guards import current_student
 from handlers.invite_links import PASTED_INVITE, pasted_invite
@@ -239,6 +246,13 @@ async def _send_code(update: Update, context: BotContext, email: str) -> object:
         data[K_EMAIL] = email
         message = text.CODE_SENT.format(email=esc(email), minutes=MINUTES)
         await _say(update, context, message, code_keyboard())
+        if outcome.delivery is not None and update.effective_chat is not None:
+            # Answered first; the code goes out now, so the reply's timing tells nothing.
+            context.application.create_task(
+                _deliver(outcome, email, update.effective_chat.id, context),
+                update=update,
+                name=f"{BACKGROUND_TASK}:code:{_user_id(update)}",
+            )
         return CODE
     refusal = _refusal_message(outcome, email, context)
     if outcome.status not in ("rejected", "domain_refused") and data.get(K_EMAIL):
@@ -247,6 +261,16 @@ async def _send_code(update: Update, context: BotContext, email: str) -> object:
         return CODE
     await _say(update, context, refusal)
     return EMAIL
+
+
+async def _deliver(outcome: SendOutcome, email: str, chat_id: int, context: BotContext) -> None:
+    """The background send (see Identity.request_code): only a failure is worth a message."""
+    assert outcome.delivery is not None
+    result = await outcome.delivery()
+    if result.status == "sent":
+        return
+    message = _refusal_message(result, email, context)
+    await context.bot.send_message(chat_id, message, reply_markup=code_keyboard())
 
 
 def _domain_message(domains: frozenset[str]) -> str:
@@ -262,6 +286,8 @@ def _refusal_message(outcome: SendOutcome, email: str, context: BotContext) -> s
         return text.SEND_TOO_SOON.format(when=when)
     if outcome.status == "hourly_cap":
         return text.SEND_HOURLY_CAP.format(when=when, cap=HOURLY_CAP)
+    if outcome.status == "email_cap":
+        return text.SEND_EMAIL_CAP.format(when=when, cap=EMAIL_HOURLY_CAP)
     if outcome.status == "provider_busy":
         return text.SEND_PROVIDER_BUSY.format(when=when)
     if outcome.status == "rejected":
@@ -328,13 +354,15 @@ async def _check(update: Update, context: BotContext, raw: str) -> object:
         message = text.CHECK_UNAVAILABLE
     else:
         next_step = text.NEXT_STEP_RESEND
-        if outcome.next_send is not None:
+        if outcome.next_send_at is not None:
             now = context.services.clock.now()
-            next_step = text.NEXT_STEP_WAIT.format(when=text.when(outcome.next_send.retry_at, now))
+            next_step = text.NEXT_STEP_WAIT.format(when=text.when(outcome.next_send_at, now))
         if outcome.status == "expired":
             message = text.CODE_EXPIRED.format(minutes=MINUTES, next_step=next_step)
         elif outcome.status == "locked":
             message = text.CODE_LOCKED.format(max=MAX_ATTEMPTS, next_step=next_step)
+        elif outcome.status == "superseded":
+            message = text.CODE_SUPERSEDED.format(next_step=next_step)
         else:
             message = text.NO_CODE_WAITING.format(next_step=next_step)
     await _say(update, context, message.strip(), code_keyboard())

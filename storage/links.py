@@ -129,7 +129,8 @@ class LinkRepository:
         """The student unblocked the bot and sent /start: restore the link the block paused.
 
         Only when this user's newest link ended because of the block and its email has not
-        been linked to any account since; otherwise they verify again as usual.
+        been linked to any account since, even for a moment (verified elsewhere and unlinked
+        again still counts): any later link of the email means a fresh code.
         """
         async with self.db.service() as conn:
             row = await conn.fetchrow(
@@ -140,8 +141,7 @@ class LinkRepository:
             if row is None or row["active"] or row["deactivated_why"] != "blocked":
                 return None
             taken = await conn.fetchval(
-                "select exists (select 1 from ptl_bot.telegram_links"
-                " where email = $1 and active and id > $2)",
+                "select exists (select 1 from ptl_bot.telegram_links where email = $1 and id > $2)",
                 row["email"],
                 row["id"],
             )

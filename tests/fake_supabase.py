@@ -42,6 +42,10 @@ class FakeSupabaseAuth:
     forced: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # path -> errors
     code_ttl: float = 3600.0
     url: str = ""
+    # Set to an Event to hold every send to a *known* address until it is set (as Supabase
+    # takes longer to answer those); `held` records whether each was released in time.
+    hold: threading.Event | None = None
+    held: list[bool] = field(default_factory=list)
 
     def fail_next(self, path: str, status: int, error_code: str) -> None:
         """Answer the next request to `path` ("otp" or "verify") with this error."""
@@ -61,6 +65,8 @@ class FakeSupabaseAuth:
             return status, (code, MESSAGES.get(code, code))
         if path == "otp":
             email = str(body.get("email", "")).lower()
+            if self.hold is not None and email in self.users:
+                self.held.append(self.hold.wait(timeout=5))
             if email not in self.users:
                 if not body.get("create_user", True):
                     return 422, ("otp_disabled", MESSAGES["otp_disabled"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from telegram.ext import Application
@@ -71,3 +71,22 @@ async def close_bot(bot: Bot) -> None:
     if bot.app.running:
         await bot.app.stop()
     await bot.app.shutdown()
+
+
+async def age_codes(db: Database, *, seconds: float) -> None:
+    """Let time pass for one-time codes: every challenge and code is stamped `seconds`
+    earlier. The code limits run on the database's clock (`now()`), which a test cannot
+    move, so the rows move instead."""
+    shift = timedelta(seconds=seconds)
+    async with db.service() as conn:
+        await conn.execute(
+            "update ptl_bot.otp_challenges set created_at = created_at - $1::interval,"
+            " expires_at = expires_at - $1::interval,"
+            " closed_at = closed_at - $1::interval",
+            shift,
+        )
+        await conn.execute(
+            "update ptl_bot.otp_codes set created_at = created_at - $1::interval,"
+            " expires_at = expires_at - $1::interval",
+            shift,
+        )

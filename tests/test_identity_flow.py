@@ -130,7 +130,7 @@ async def test_five_wrong_tries_invalidate_the_code(linking: tuple[Bot, io.Strin
     assert text_has(replies, "There's no code waiting")
     assert await bot.services.links.active_for_user(1004) is None
     # A minute later a new code can be sent and works.
-    bot.clock.advance(seconds=61)
+    await harness.age_codes(bot.services.db, seconds=61)
     await sam.press("🔁 Send a new code")
     replies = await sam.send(console_code(out))
     assert text_has(replies, "✅ Linked!")
@@ -141,7 +141,7 @@ async def test_expired_code(linking: tuple[Bot, io.StringIO]) -> None:
     sam = bot.user(1005)
     await send_code(sam)
     code = console_code(out)
-    bot.clock.advance(minutes=10, seconds=1)
+    await harness.age_codes(bot.services.db, seconds=601)
     replies = await sam.send(code)
     assert text_has(replies, "That code has expired: codes work for 10 minutes.")
     assert text_has(replies, "Tap <b>Send a new code</b>") or text_has(replies, "Send a new code")
@@ -152,35 +152,81 @@ async def test_resend_too_soon_and_hourly_cap(linking: tuple[Bot, io.StringIO]) 
     bot, out = linking
     sam = bot.user(1006)
     await send_code(sam)
-    bot.clock.advance(seconds=18)
+    await harness.age_codes(bot.services.db, seconds=18)
     replies = await sam.press("🔁 Send a new code")
     assert text_has(replies, "I sent a code less than a minute ago")
     assert text_has(replies, "in 42 seconds")
     for _ in range(4):  # codes 2..5 this hour
-        bot.clock.advance(seconds=61)
+        await harness.age_codes(bot.services.db, seconds=61)
         replies = await sam.press("🔁 Send a new code")
         assert text_has(replies, "6-digit code"), [r.text for r in replies]
-    bot.clock.advance(seconds=61)
+    await harness.age_codes(bot.services.db, seconds=61)
     replies = await sam.press("🔁 Send a new code")
-    # First code was at 12:00:00; the sixth may go at 13:00:00 (now is 12:05:23).
+    # The first code was sent 5 min 23 s ago (database time); the sixth may go an hour
+    # after it, shown on the bot's clock (fixed at 12:00 here): 12:54, in 55 minutes.
     assert text_has(replies, "That's the most codes I can send in an hour (5)")
-    assert text_has(replies, "at 13:00 (in 55 minutes)")
+    assert text_has(replies, "at 12:54 (in 55 minutes)")
     # The latest code still works despite the refusal.
     replies = await sam.send(console_code(out))
     assert text_has(replies, "✅ Linked!")
 
 
-async def test_limits_also_hold_per_email_across_telegram_accounts(
+async def test_another_account_cannot_lock_an_email_out(
+    linking: tuple[Bot, io.StringIO],
+) -> None:
+    """Issue 14, point 11: an account asking for someone else's address five times an hour,
+    and burning every code with wrong tries, leaves the owner's own code and allowance alone."""
+    bot, out = linking
+    attacker, owner = bot.user(1007), bot.user(1008)
+    await send_code(attacker)
+    for n in range(5):
+        for _ in range(5):
+            await attacker.send("000000")
+        replies = await attacker.press("🔁 Send a new code")
+        if n < 4:
+            assert text_has(replies, "less than a minute ago")  # its own pacing only
+            await harness.age_codes(bot.services.db, seconds=61)
+            await attacker.press("🔁 Send a new code")
+    assert text_has(attacker.history[-1:], "most codes I can send in an hour")
+    # The owner is unaffected: a code at once, and it works.
+    await send_code(owner)
+    replies = await owner.send(console_code(out))
+    assert text_has(replies, "✅ Linked!")
+
+
+async def test_a_code_asked_for_by_one_account_never_completes_anothers(
+    linking: tuple[Bot, io.StringIO],
+) -> None:
+    bot, out = linking
+    first, second = bot.user(1017), bot.user(1018)
+    await send_code(first)
+    first_code = console_code(out)
+    await send_code(second)
+    second_code = console_code(out)
+    if first_code != second_code:
+        assert text_has(await second.send(first_code), "That code didn't work")
+        assert text_has(await first.send(second_code), "That code didn't work")
+    # Each account's own code still works (the wrong tries were its own).
+    assert text_has(await second.send(second_code), "✅ Linked!")
+    assert await bot.services.links.active_for_user(1017) is None
+
+
+async def test_an_address_has_a_higher_cap_shared_by_all_accounts(
     linking: tuple[Bot, io.StringIO],
 ) -> None:
     bot, _ = linking
-    first, second = bot.user(1007), bot.user(1008)
-    await send_code(first)
-    await second.send("/start")
-    replies = await second.send(EMAIL)
-    assert text_has(replies, "I sent a code less than a minute ago")
-    # ...and the refusal never mentions whether the address has an account.
-    assert not text_has(replies, "account")
+    accounts = [bot.user(1040 + i) for i in range(3)]
+    for account in accounts[:2]:
+        await send_code(account)
+    for _ in range(4):  # codes 2..5 for each of the first two accounts: ten for the address
+        await harness.age_codes(bot.services.db, seconds=61)
+        for account in accounts[:2]:
+            replies = await account.press("🔁 Send a new code")
+            assert text_has(replies, "6-digit code"), [r.text for r in replies]
+    await accounts[2].send("/start")
+    replies = await accounts[2].send(EMAIL)
+    assert text_has(replies, "That address has had the most codes I can send it in an hour (10)")
+    assert not text_has(replies, "account")  # nothing said about who asked, or a platform account
 
 
 async def test_restart_between_sending_and_typing_the_code(db: Database) -> None:
@@ -223,7 +269,7 @@ async def test_relinking_from_a_second_telegram_account_tells_the_old_chat(
     await old.send(console_code(out))
     assert (await bot.services.links.active_for_user(1020)) is not None
 
-    bot.clock.advance(seconds=61)
+    await harness.age_codes(bot.services.db, seconds=61)
     new = bot.user(1021, "Sam")
     await send_code(new, "SAM.JONES@uni.ac.uk")
     replies = await new.send(console_code(out))
@@ -275,6 +321,20 @@ async def test_back_after_blocking_the_bot(linking: tuple[Bot, io.StringIO]) -> 
     assert await bot.services.links.active_for_user(1035) is None
 
 
+async def test_a_paused_link_never_comes_back_after_the_email_was_linked_elsewhere(
+    linking: tuple[Bot, io.StringIO],
+) -> None:
+    """Issue 14, point 12: verified on another account and unlinked there still counts."""
+    bot, _ = linking
+    await bot.services.links.link(1037, 1037, EMAIL, "Sam")
+    await bot.services.links.mark_blocked(1037)
+    await bot.services.links.link(1038, 1038, EMAIL, "Sam")  # verified on another account...
+    await bot.services.links.unlink(1038)  # ...and unlinked there: nobody holds the email now
+    replies = await bot.user(1037, "Sam").send("/start")
+    assert "email address you use on the platform" in replies[-1].text  # a fresh code, please
+    assert await bot.services.links.active_for_user(1037) is None
+
+
 async def test_typo_suggestions_and_bad_addresses(linking: tuple[Bot, io.StringIO]) -> None:
     bot, out = linking
     sam = bot.user(1040)
@@ -314,7 +374,7 @@ async def test_use_a_different_email_and_cancel(linking: tuple[Bot, io.StringIO]
     first_code = console_code(out)
     replies = await sam.press("✏️ Use a different email")
     assert "type your platform email address again" in replies[-1].text
-    bot.clock.advance(seconds=61)
+    await harness.age_codes(bot.services.db, seconds=61)
     replies = await sam.send(EMAIL)
     assert text_has(replies, "sam.jones@uni.ac.uk")
     # The first address's code no longer links anything.

@@ -24,7 +24,7 @@ from bot.services.verification.smtp import SmtpVerifier
 from bot.services.verification.supabase import SupabaseVerifier
 from storage.cohorts import is_invite_code, new_invite_code
 from storage.db import Database
-from storage.otp import OtpRepository, Refusal
+from storage.otp import OtpRepository, Refusal, SendLimits
 from tests import harness
 
 LONDON = ZoneInfo("Europe/London")
@@ -148,13 +148,17 @@ async def test_console_verifier_prints_to_the_console_stream(db: Database) -> No
     clock = FixedClock("2025-03-03")
     out = io.StringIO()
     verifier = ConsoleVerifier(OtpRepository(db), clock, None, output=lambda: out)
-    await verifier.send_code("sam@uni.ac.uk")
+    await verifier.send_code("sam@uni.ac.uk", 11)
     line = out.getvalue().strip()
     assert line.startswith("[console verifier] code for s***@uni.ac.uk: ")
     code = line.rsplit(" ", 1)[1]
     assert len(code) == 6 and code.isdigit()
-    assert (await verifier.check_code("sam@uni.ac.uk", code)).status == "ok"
-    assert (await verifier.check_code("sam@uni.ac.uk", code)).status == "wrong"  # used up
+    # The code is the asking account's: the right digits from another account don't work,
+    # and its wrong guesses don't burn it.
+    for _ in range(6):
+        assert (await verifier.check_code("sam@uni.ac.uk", code, 12)).status == "wrong"
+    assert (await verifier.check_code("sam@uni.ac.uk", code, 11)).status == "ok"
+    assert (await verifier.check_code("sam@uni.ac.uk", code, 11)).status == "wrong"  # used up
 
 
 async def test_generated_hmac_key_persists_in_the_database(db: Database) -> None:
@@ -165,47 +169,72 @@ async def test_generated_hmac_key_persists_in_the_database(db: Database) -> None
 
 
 # --- limits in storage --------------------------------------------------------------------
-async def test_reserve_limits_per_user_and_per_email(db: Database) -> None:
+LIMITS = SendLimits(account_interval=timedelta(seconds=60), account_hourly=5, email_hourly=10)
+TTL = timedelta(minutes=10)
+
+
+async def _reserve(otp: OtpRepository, user: int, email: str) -> object:
+    result = await otp.reserve(
+        telegram_user_id=user, email_hash=email, verifier="console", ttl=TTL, limits=LIMITS
+    )
+    if not isinstance(result, Refusal):
+        await otp.mark_sent(result.id)
+    return result
+
+
+async def test_reserve_limits_per_account_and_per_address(db: Database) -> None:
     otp = OtpRepository(db)
-    start = datetime(2025, 3, 3, 12, 0, tzinfo=LONDON)
-    kw = {"ttl": timedelta(minutes=10), "min_interval": timedelta(seconds=60), "hourly_cap": 5,
-          "verifier": "console"}  # fmt: skip
-
-    async def reserve(user: int, email: str, at: datetime) -> object:
-        result = await otp.reserve(telegram_user_id=user, email_hash=email, now=at, **kw)  # type: ignore[arg-type]
-        if not isinstance(result, Refusal):
-            await otp.mark_sent(result.id, at)
-        return result
-
-    assert not isinstance(await reserve(1, "e1", start), Refusal)
-    too_soon = await reserve(1, "e2", start + timedelta(seconds=30))  # same user
+    assert not isinstance(await _reserve(otp, 1, "e1"), Refusal)
+    await harness.age_codes(db, seconds=30)
+    too_soon = await _reserve(otp, 1, "e2")  # same account, another address
     assert isinstance(too_soon, Refusal) and too_soon.reason == "too_soon"
-    assert too_soon.retry_at == start + timedelta(seconds=60)
-    other = await reserve(2, "e1", start + timedelta(seconds=30))  # same email
-    assert isinstance(other, Refusal) and other.reason == "too_soon"
-    for n in range(1, 5):
-        assert not isinstance(await reserve(1, "e1", start + timedelta(minutes=n)), Refusal)
-    capped = await reserve(1, "e1", start + timedelta(minutes=6))
+    assert timedelta(seconds=29) < too_soon.retry_in <= timedelta(seconds=30)
+    # Another account may ask for the same address at once: its allowance is its own.
+    assert not isinstance(await _reserve(otp, 2, "e1"), Refusal)
+    for _ in range(4):
+        await harness.age_codes(db, seconds=61)
+        assert not isinstance(await _reserve(otp, 1, "e1"), Refusal)
+    await harness.age_codes(db, seconds=61)
+    capped = await _reserve(otp, 1, "e1")
     assert isinstance(capped, Refusal) and capped.reason == "hourly_cap"
-    assert capped.retry_at == start + timedelta(hours=1)
-    # Another user, another email: unaffected. The hour later, allowed again.
-    assert not isinstance(await reserve(3, "e3", start + timedelta(minutes=6)), Refusal)
-    assert not isinstance(await reserve(1, "e1", start + timedelta(hours=1, seconds=1)), Refusal)
+    # Account 3 fills the address's ten: 6 so far (5 from account 1, 1 from account 2).
+    for _ in range(4):
+        assert not isinstance(await _reserve(otp, 3 + _, "e1"), Refusal)
+    full = await _reserve(otp, 9, "e1")
+    assert isinstance(full, Refusal) and full.reason == "email_cap"
+    assert not isinstance(await _reserve(otp, 9, "e3"), Refusal)  # other addresses unaffected
+    await harness.age_codes(db, seconds=3600)
+    assert not isinstance(await _reserve(otp, 1, "e1"), Refusal)  # the hour later
+
+
+async def test_limits_use_the_databases_clock_whatever_the_bot_clock_says(db: Database) -> None:
+    """Issue 14, point 13: a row stamped by a replica whose clock runs ahead used to be
+    ignored ("in the future"); every stamp and comparison is now Postgres's `now()`."""
+    otp = OtpRepository(db)
+    assert not isinstance(await _reserve(otp, 1, "e1"), Refusal)
+    async with db.service() as conn:  # as if written by a replica five minutes fast
+        await conn.execute(
+            "update ptl_bot.otp_challenges set created_at = created_at + interval '5 minutes'"
+        )
+    refused = await _reserve(otp, 1, "e1")
+    assert isinstance(refused, Refusal) and refused.reason == "too_soon"
+    # The bot's own clock (fixed in 2025 in tests) plays no part in the decision.
+    bot = await harness.make_bot(db, today=datetime(2031, 1, 1).date())
+    try:
+        outcome = await bot.services.otp.next_send_at(
+            telegram_user_id=1, email_hash="e1", limits=LIMITS
+        )
+        assert outcome is not None and outcome.reason == "too_soon"
+    finally:
+        await harness.close_bot(bot)
 
 
 async def test_concurrent_reservations_cannot_both_slip_under_the_limit(db: Database) -> None:
     otp = OtpRepository(db)
-    now = datetime(2025, 3, 3, 12, 0, tzinfo=LONDON)
     results = await asyncio.gather(
         *(
             otp.reserve(
-                telegram_user_id=7,
-                email_hash="e",
-                verifier="console",
-                now=now,
-                ttl=timedelta(minutes=10),
-                min_interval=timedelta(seconds=60),
-                hourly_cap=5,
+                telegram_user_id=7, email_hash="e", verifier="console", ttl=TTL, limits=LIMITS
             )
             for _ in range(4)
         )
@@ -215,16 +244,22 @@ async def test_concurrent_reservations_cannot_both_slip_under_the_limit(db: Data
 
 async def test_parallel_code_checks_cannot_exceed_the_tries(db: Database) -> None:
     otp = OtpRepository(db)
-    now = datetime(2025, 3, 3, 12, 0, tzinfo=LONDON)
-    challenge = await otp.reserve(telegram_user_id=8, email_hash="e", verifier="console",
-                                  now=now, ttl=timedelta(minutes=10),
-                                  min_interval=timedelta(seconds=60), hourly_cap=5)  # fmt: skip
+    challenge = await _reserve(otp, 8, "e")
     assert not isinstance(challenge, Refusal)
-    await otp.mark_sent(challenge.id, now)
-    attempts = await asyncio.gather(
-        *(otp.spend_attempt(8, "e", now=now, max_attempts=5) for _ in range(9))
-    )
+    attempts = await asyncio.gather(*(otp.spend_attempt(8, "e", max_attempts=5) for _ in range(9)))
     assert sum(a.challenge is not None for a in attempts) == 5
+
+
+async def test_with_one_code_per_address_only_the_newest_request_completes(db: Database) -> None:
+    """Supabase keeps one code per address: once another account asked after you, your
+    challenge is superseded (the code in your inbox is the other request's)."""
+    otp = OtpRepository(db)
+    await _reserve(otp, 1, "e")
+    await _reserve(otp, 2, "e")
+    first = await otp.spend_attempt(1, "e", max_attempts=5, only_newest_for_email=True)
+    assert first.challenge is None and first.why_not == "superseded"
+    second = await otp.spend_attempt(2, "e", max_attempts=5, only_newest_for_email=True)
+    assert second.challenge is not None and second.challenge.telegram_user_id == 2
 
 
 # --- cohorts ------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ SEND_HOURLY_CAP = (
     "That's the most codes I can send in an hour ({cap}). You can ask for another {when}. "
     "The newest code I sent still works until it expires."
 )
+SEND_EMAIL_CAP = (
+    "That address has had the most codes I can send it in an hour ({cap}). You can ask for "
+    "another {when}. The newest code sent to it still works until it expires."
+)
 SEND_PROVIDER_BUSY = "The email service is busy and didn't send a code. Please try again {when}."
 SEND_UNAVAILABLE = (
     "I couldn't send an email just now (nothing was used up). Please try again in a few "
@@ -92,6 +96,9 @@ TRIES_LEFT = {1: "You have 1 try left.", 0: ""}
 TRIES_LEFT_MANY = "You have {n} tries left."
 CODE_LOCKED = "That's {max} wrong tries, so that code no longer works. {next_step}"
 CODE_EXPIRED = "That code has expired: codes work for {minutes} minutes. {next_step}"
+CODE_SUPERSEDED = (
+    "A newer code has been sent to that address since yours, so yours no longer works. {next_step}"
+)
 NO_CODE_WAITING = "There's no code waiting for you. {next_step}"
 NEXT_STEP_RESEND = "Tap <b>Send a new code</b> to get another."
 NEXT_STEP_WAIT = "You can ask for a new code {when}."

@@ -27,6 +27,8 @@ from telegram import Update
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.services.container import BACKGROUND_TASK
+
 BOT_ID = 7_000_000_001
 BOT_USERNAME = "ptl_trainer_bot"
 # Telegram's limits, counted as Telegram counts them: after entity parsing, in UTF-16 code
@@ -841,12 +843,22 @@ class ChatUser:
             update = Update.de_json({"update_id": self.api.next_update_id(), **payload},
                                     self.app.bot)  # fmt: skip
             await self.app.process_update(update)
+            await settle()
         finally:
             self.api.listeners.remove(listen)
         unique: dict[int, SentMessage] = {}
         for m in seen:
             unique.setdefault(id(m), m)
         return list(unique.values())
+
+
+async def settle() -> None:
+    """Wait for the background work updates started (see BACKGROUND_TASK), so what a chat
+    driver returns includes, say, the message saying a code could not be sent."""
+    while pending := [
+        t for t in asyncio.all_tasks() if t.get_name().startswith(BACKGROUND_TASK) and not t.done()
+    ]:
+        await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _find_button(message: SentMessage, label: str) -> Button | None:

@@ -28,6 +28,9 @@ from storage.patients import PatientRepository
 from storage.tutoring import TutorRepository
 
 SERVICES_KEY = "services"
+# Name prefix of Application tasks an update starts and does not wait for (a code sent after
+# the reply): the chat driver in tests waits for them, so a test reads in order.
+BACKGROUND_TASK = "ptl-background"
 
 
 @dataclass

@@ -19,6 +19,7 @@ from bot.config import StartupError
 from bot.services.verification.base import (
     CODE_LENGTH,
     CODE_TTL,
+    EMAIL_HOURLY_CAP,
     HOURLY_CAP,
     MAX_ATTEMPTS,
     RESEND_INTERVAL,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CODE_LENGTH",
     "CODE_TTL",
+    "EMAIL_HOURLY_CAP",
     "HOURLY_CAP",
     "MAX_ATTEMPTS",
     "RESEND_INTERVAL",

@@ -17,7 +17,8 @@ CODE_LENGTH = 6
 CODE_TTL = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
 RESEND_INTERVAL = timedelta(seconds=60)
-HOURLY_CAP = 5
+HOURLY_CAP = 5  # codes per Telegram account per hour, whatever the address
+EMAIL_HOURLY_CAP = 10  # codes per address per hour, from all accounts together
 
 
 class SendStatus(StrEnum):
@@ -52,14 +53,22 @@ class Verifier(ABC):
     """Delivers a one-time code to an email address and checks a code typed back."""
 
     name: str = "verifier"
+    # The provider answers sooner for an address without an account (Supabase Auth): the
+    # code is then sent after the student has been answered, never while they wait.
+    timing_reveals_accounts: bool = False
+    # The provider keeps one code per address, each new one replacing the last (Supabase
+    # Auth): only the newest request for an address can be completed.
+    one_code_per_email: bool = False
 
     @abstractmethod
-    async def send_code(self, email: str) -> SendResult:
-        """Send a fresh code to `email` (already validated and lower-cased)."""
+    async def send_code(self, email: str, requester: int) -> SendResult:
+        """Send a fresh code to `email` (already validated and lower-cased) for the Telegram
+        account `requester`."""
 
     @abstractmethod
-    async def check_code(self, email: str, code: str) -> CheckResult:
-        """Check `code` (digits only) for `email`; a correct code is used up."""
+    async def check_code(self, email: str, code: str, requester: int) -> CheckResult:
+        """Check `code` (digits only) typed by `requester` for `email`; a correct code is
+        used up."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; most verifiers hold none between calls."""

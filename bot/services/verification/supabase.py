@@ -62,6 +62,8 @@ _CONFIG_HINTS = {
 
 class SupabaseVerifier(Verifier):
     name = "supabase"
+    timing_reveals_accounts = True  # 422 otp_disabled comes back sooner than a real send
+    one_code_per_email = True  # a new sign-in code replaces the address's last one
 
     def __init__(
         self, url: str, key: str, *, should_create_user: bool = False, timeout: float = 15.0
@@ -83,7 +85,7 @@ class SupabaseVerifier(Verifier):
         finally:
             await http.aclose()
 
-    async def send_code(self, email: str) -> SendResult:
+    async def send_code(self, email: str, requester: int) -> SendResult:
         try:
             async with self._client() as client:
                 await client.auth.sign_in_with_otp(
@@ -99,7 +101,7 @@ class SupabaseVerifier(Verifier):
             return SendResult(SendStatus.UNAVAILABLE, detail=type(exc).__name__)
         return SendResult(SendStatus.SENT)
 
-    async def check_code(self, email: str, code: str) -> CheckResult:
+    async def check_code(self, email: str, code: str, requester: int) -> CheckResult:
         try:
             async with self._client() as client:
                 response = await client.auth.verify_otp(
