@@ -31,6 +31,7 @@ from handlers.card import send_card
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only
 from storage.models import PatientIn
+from storage.patients import new_patient_id
 
 SUMMARY = "sum"
 EDIT = "edit"
@@ -64,8 +65,16 @@ class AddForm(Form):
     async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
         assert update.effective_chat is not None
         old = self.draft(context) or {}
+        # The patient's id is chosen now, before anything is saved, so Save is idempotent: a
+        # Save repeated after a crash (the row committed, the form's state not) finds the
+        # row it already wrote instead of inserting the patient twice.
         draft = self.new_draft(
-            context, update.effective_chat.id, FIELD_ORDER[0], values={}, prompt=old.get("prompt")
+            context,
+            update.effective_chat.id,
+            FIELD_ORDER[0],
+            values={},
+            prompt=old.get("prompt"),
+            patient_id=new_patient_id(),
         )
         return await self.show(FIELD_ORDER[0], draft, update, context)
 
@@ -266,7 +275,9 @@ class AddForm(Form):
                 ),
             }
         )
-        patient = await services.patients.add(student.email, patient_in)
+        patient_id = draft.get("patient_id") or new_patient_id()  # drafts from before ids
+        patient = await services.patients.add(student.email, patient_in, patient_id=patient_id)
+        draft["patient_id"] = patient.patient_id
         saved = text.SAVED.format(
             name=esc(patient.patient_name or ""), patient_id=esc(patient.patient_id)
         )

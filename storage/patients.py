@@ -50,7 +50,13 @@ class PatientRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, email: str, patient: PatientIn) -> Patient:
+    async def add(
+        self, email: str, patient: PatientIn, *, patient_id: str | None = None
+    ) -> Patient:
+        """Insert the patient; with `patient_id` (chosen when the form opened) idempotently:
+        if this student already has a row with that id (a Save repeated after a crash), that
+        row is returned and nothing is inserted. An id some other student holds (invisible
+        here; a 1-in-2^50 collision) is replaced by a fresh one."""
         data = patient.model_dump()
         columns = list(data)
         placeholders = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
@@ -61,11 +67,17 @@ class PatientRepository:
         )
         async with self.db.student(email) as conn:
             for _ in range(5):
-                row = await conn.fetchrow(
-                    query, new_patient_id(), normalise_email(email), *data.values()
-                )
+                wanted = patient_id or new_patient_id()
+                row = await conn.fetchrow(query, wanted, normalise_email(email), *data.values())
                 if row is not None:
                     return Patient.from_record(row)
+                if patient_id is not None:
+                    mine = await conn.fetchrow(
+                        "select * from public.ptl_patients where patient_id = $1", patient_id
+                    )
+                    if mine is not None:
+                        return Patient.from_record(mine)
+                    patient_id = None  # someone else's id: draw another
         raise RuntimeError("could not allocate a unique patient id")  # 2^-250 territory
 
     async def list(self, email: str, *, deleted: bool = False) -> list[Patient]:

@@ -157,7 +157,6 @@ async def test_string_conversation_states_survive_a_restart(db: Database) -> Non
 
 async def test_a_callback_query_answered_twice_is_refused(db: Database) -> None:
     """Telegram takes one answer per query; the second is a 400 the tests can see."""
-    bot = await harness.make_bot(db)
 
     async def menu(update: Update, context: Any) -> None:
         await update.effective_message.reply_text(
@@ -174,8 +173,11 @@ async def test_a_callback_query_answered_twice_is_refused(db: Database) -> None:
         except BadRequest as exc:
             refused.append(exc.message)
 
-    bot.app.add_handler(CommandHandler("pick", menu))
-    bot.app.add_handler(CallbackQueryHandler(twice))
+    def setup(app: Any) -> None:  # before start-up: ahead of the bot's catch-all for buttons
+        app.add_handler(CommandHandler("pick", menu))
+        app.add_handler(CallbackQueryHandler(twice))
+
+    bot = await harness.make_bot(db, setup=setup)
     sam = bot.user(504)
     await sam.send("/pick")
     await sam.press("A")

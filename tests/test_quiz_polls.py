@@ -41,7 +41,9 @@ async def _broadcast_with_question(cls: Class) -> None:
 
 async def _start(cls: Class, index: int) -> dict:
     student = cls.students[index]
-    await student.press("▶️ Start", message=student.last_with_buttons())
+    exercise = student.last_with_buttons()
+    await student.press("▶️ Start", message=exercise)
+    await student.press("📝 Take the quiz", message=exercise)
     polls = [m for m in student.history if m.kind == "poll"]
     assert len(polls) == 1
     return polls[0].poll

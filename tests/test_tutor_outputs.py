@@ -52,8 +52,24 @@ async def test_a_csv_with_huge_cells_gets_the_list_not_an_error(bot: harness.Bot
     await tutor.press("⬆️ Upload a CSV")
     replies = await tutor.send_document("n" * 200 + ".csv", _bad_csv(50, "<&>" * 400))
     reply = replies[-1].text
-    assert "has 150 problem(s), so nothing from it was used" in reply, reply
+    assert "has 150 problems, so nothing from it was used" in reply, reply
     assert "more problems." in reply and "went wrong" not in reply
+
+
+async def test_fifty_long_patient_names_fit_the_next_step(bot: harness.Bot) -> None:
+    cls = await make_class(bot, 1)
+    tutor = cls.tutor
+    await tutor.send("/broadcast")
+    await tutor.press("Year 1 Group A · 1")
+    await tutor.send("Own scenario")
+    await tutor.send("Work through these.")
+    await tutor.press("⬆️ Upload a CSV")
+    rows = ["patient_name,pathway_type,clock_start"]
+    rows += [f"{'Longname ' * 22}{i},rtt,-30" for i in range(50)]
+    replies = await tutor.send_document("class.csv", "\n".join(rows).encode())
+    reply = replies[-1].text
+    assert "50 patients ready" in reply and "…and 30 more." in reply, reply
+    assert "went wrong" not in reply
 
 
 async def test_tutor_csvs_neutralise_formulas(bot: harness.Bot) -> None:

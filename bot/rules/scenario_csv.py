@@ -46,7 +46,7 @@ MAX_OFFSET_DAYS: Final = 3650
 MAX_ERRORS_SHOWN: Final = 25
 QUOTE_LIMIT: Final = 40  # characters of a cell quoted back in a problem
 PROBLEM_LIMIT: Final = 240  # characters of one problem line
-PROBLEMS_TEXT_LIMIT: Final = 3000  # characters of all problem lines in one reply
+PROBLEMS_TEXT_LIMIT: Final = 2000  # characters of all problem lines in one reply
 
 
 @dataclass(frozen=True, slots=True)
