@@ -33,7 +33,11 @@ async def test_find_with_a_nul_finds_the_patient(bot: harness.Bot) -> None:
     assert any("Ann Smith" in m.text for m in replies), [m.text for m in replies]
 
 
-async def test_a_cohort_name_and_broadcast_title_with_nul_are_saved_clean(db: Database) -> None:
+async def test_nul_in_a_cohort_command_or_a_broadcast_step_never_reaches_postgres(
+    db: Database,
+) -> None:
+    """A command's words are cleaned; a typed form step with a control character is refused
+    (the form's shared check) and the step still takes the clean answer."""
     bot = await tutor_bot(db)
     try:
         cls = await make_class(bot, 1)
@@ -43,9 +47,12 @@ async def test_a_cohort_name_and_broadcast_title_with_nul_are_saved_clean(db: Da
         assert sorted(c.name for c in cohorts) == ["Year 1 Group A", "Year 2 Group B"]
         await tutor.send("/broadcast")
         await tutor.press(next(label for label in tutor.last.button_labels if "Year 1" in label))
-        await tutor.send("Week\x00 3")
+        replies = await tutor.send("Week\x00 3")
+        assert "went wrong" not in replies[-1].text and "brief" not in replies[-1].text.lower()
+        await tutor.send("Week 3")
         assert "brief" in tutor.last.text.lower()
-        await tutor.send("Order\x00 your PTL.\nThen book.")
+        await tutor.send("Order\x00 your PTL.")
+        await tutor.send("Order your PTL.\nThen book.")
         await tutor.press("No patients »")
         await tutor.press("No quiz »")
         await tutor.press("No due date »")

@@ -79,12 +79,12 @@ def strip_control_chars(value: str, *, multiline: bool = False) -> str:
     """Typed text without the characters nobody means to type: control characters (NUL,
     which Postgres refuses in text and JSON, among them) and lone surrogates.
 
-    The one rule for every text step that takes free text outside the patient form (a cohort
-    name, a /find search, a broadcast's title, brief and questions, a typed time or email):
-    each step passes what was typed through it before using or storing it. With `multiline`
-    newlines and tabs stay (a brief, a quiz question), a line or paragraph separator becomes
-    a newline; otherwise each becomes a space. Form fields that must say why they refuse
-    such text check `has_control_chars` instead.
+    The companion of `has_control_chars`: a form step refuses such text and says so (one
+    check, in the Form base), while the words after a command (`/find Sm\x00ith`, every
+    form's entry), the email and code typed at /start, and /update or /validate searches are
+    cleaned with this rule before they are used or stored. With `multiline` newlines and
+    tabs stay and a line or paragraph separator becomes a newline; otherwise each becomes a
+    space.
     """
     if value.isprintable():  # the usual case: nothing to do
         return value
