@@ -5,12 +5,19 @@ Database fixtures are lazy: pure tests (the rules engine, dates) never start a s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
+from bot.messages.common import SOMETHING_WENT_WRONG
+from bot.runtime.offline import OfflineBotAPI
 from storage.db import Database
 from tests import harness, pg
+
+_USELESS = SOMETHING_WENT_WRONG.split(" on our side", 1)[0]
+"""The start of the last-resort reply ("Sorry, something went wrong"), which says nothing a
+person can act on."""
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +49,26 @@ async def bot(db: Database) -> AsyncIterator[harness.Bot]:
     instance = await harness.make_bot(db)
     yield instance
     await harness.close_bot(instance)
+
+
+@pytest.fixture(autouse=True)
+def no_reply_says_nothing_useful(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """No transcript of any test contains the last-resort "something went wrong" reply: every
+    path a person can take gets a reply that says what to do. Tests that provoke it on purpose
+    (the error handler's own) carry `@pytest.mark.error_reference`."""
+    apis: list[OfflineBotAPI] = []
+    original = OfflineBotAPI.__init__
+
+    def recording_init(self: OfflineBotAPI, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        apis.append(self)
+
+    monkeypatch.setattr(OfflineBotAPI, "__init__", recording_init)
+    yield
+    if request.node.get_closest_marker("error_reference"):
+        return
+    for api in apis:
+        for message in api.messages.values():
+            assert _USELESS not in message.text, f"a reply said nothing useful: {message.text}"

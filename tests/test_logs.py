@@ -153,6 +153,7 @@ def test_process_redactor_learns_settings_secrets(log_stream: io.StringIO) -> No
     assert secret not in log_stream.getvalue()
 
 
+@pytest.mark.error_reference
 async def test_error_handler_gives_the_student_a_reference_and_logs_details_under_it(
     db, log_stream: io.StringIO
 ) -> None:

@@ -172,6 +172,7 @@ async def test_user_data_written_on_one_replica_is_read_by_the_other(replicas: A
     assert a.app.user_data[606] == {"form": {"name": "Dee Example"}}
 
 
+@pytest.mark.error_reference
 async def test_database_unreachable_during_an_update_is_reported_not_fatal(
     db_dsn: str,
 ) -> None:
