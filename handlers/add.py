@@ -271,7 +271,12 @@ class AddForm(Form):
                     values.get("priority"),
                 ),
                 **pathway_columns(
-                    [], values["pathway_type"], values["clock_start_date"], [], today
+                    [],
+                    values["pathway_type"],
+                    values["clock_start_date"],
+                    [],
+                    today,
+                    values.get("priority"),
                 ),
             }
         )

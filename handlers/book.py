@@ -33,7 +33,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 from bot.messages import bookings as text
 from bot.messages import common
 from bot.messages import forms as form_text
-from bot.messages.clock import clock_line, describe_change
+from bot.messages.clock import clock_line, describe_change, ignored_reason
 from bot.rules.bookings import (
     BOOKING_TYPES,
     Booking,
@@ -51,7 +51,7 @@ from bot.rules.bookings import (
 )
 from bot.rules.dates import UPCOMING_FORMS, format_date, parse_date
 from bot.rules.digest import parse_time
-from bot.rules.pathway import EVENT_KINDS, ClockState
+from bot.rules.pathway import DATED_AHEAD_KINDS, EVENT_KINDS, ClockState
 from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
 from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
@@ -76,6 +76,8 @@ ACTION = "action"
 WHO = "who"
 ADJUST = "adjust"
 OUTCOME = "outcome"
+AVAILABLE = "available"
+REBOOK = "rebook"
 MAX_PICK = 8
 MAX_AHEAD = dt.timedelta(days=731)
 TEXT_LIMIT = 60
@@ -118,6 +120,9 @@ class BookForm(Form):
         WHO,
         ADJUST,
         OUTCOME,
+        # Added later: appended so a stored conversation state keeps its number.
+        AVAILABLE,
+        REBOOK,
     )
 
     def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
@@ -277,13 +282,18 @@ class BookForm(Form):
         return f"booking for {name}" if name else "choosing a patient"
 
     # -- clocks ---------------------------------------------------------------------------------
-    def clock(self, patient: Patient, context: BotContext, events: Any = None) -> ClockState | None:
+    def clock(
+        self, patient: Patient, context: BotContext, events: Any = None, on: dt.date | None = None
+    ) -> ClockState | None:
+        """The engine's clock for the patient as at today (or `on`), with the row's priority
+        (a clock input) and the operator's at-risk thresholds, from `events` if given."""
         return evaluate_row(
             patient.pathway_type,
             patient.clock_start_date,
             patient.events if events is None else events,
-            context.services.clock.today(),
+            on or context.services.clock.today(),
             at_risk_days=at_risk_days(context.services.settings),
+            priority=patient.priority,
         )
 
     def booking(self, patient: Patient, draft: Draft) -> Booking:
@@ -293,27 +303,57 @@ class BookForm(Form):
             raise _Stop("booking")
         return found
 
-    def draft_date(self, draft: Draft) -> dt.date:
-        value = draft.get("date")
+    def draft_date(self, draft: Draft, key: str = "date") -> dt.date:
+        value = draft.get(key)
         assert isinstance(value, dt.date)
         return value
 
+    def can_adjust(self, booking: Booking, state: ClockState | None) -> bool:
+        """A declined admission date can be a treatment adjustment: an admitted booking (TCI)
+        on a running 62- or 31-day cancer clock (PTL_RULES.md r2; the engine does the sums)."""
+        return bool(
+            booking.admitted
+            and state is not None
+            and state.running
+            and state.pathway_type in _CANCER_ADJUSTED
+        )
+
+    def dna_to_rebook(self, patient: Patient, context: BotContext) -> tuple[str, dt.date] | None:
+        """Is the patient's clock waiting for a rebooking after a first-appointment DNA? Then
+        (why, the DNA's date): "first_seen" on a cancer FDS or 62-day clock (the first seen
+        adjustment: the wait counts from the rebooking), "nullified" on an RTT clock the DNA
+        nullified (a new clock starts on the rebooking). Both read off the engine's clock."""
+        state = self.clock(patient, context)
+        if state is None:
+            return None
+        events = events_from_json(patient.events)
+        dnas = [events[i].date for i in state.applied if events[i].kind == "dna_first_appointment"]
+        if not dnas:
+            return None
+        if state.awaiting_rebooking:
+            return "first_seen", dnas[-1]
+        if state.status == "nullified" and state.clock_stop is not None:
+            return "nullified", state.clock_stop
+        return None
+
     def meaning_of(self, patient: Patient, draft: Draft, context: BotContext) -> tuple[str, bool]:
         """What the booking in the draft would mean for the clock, and whether it is late: the
-        engine's clock on its date, with the event a move at the patient's request records."""
-        on = self.draft_date(draft)
-        events: list[Any] = list(patient.events)
+        engine's clock on its date, with the events saving would record (a move at the
+        patient's request, a declined admission, a rebooking's new clock start)."""
         if draft.get("mode") == "move":
-            booking = replace(self.booking(patient, draft), date=on)
-            events = self.move_plan(patient, draft, context, email="")["events"]
+            plan = self.move_plan(patient, draft, context, email="")
+            booking = replace(plan["booking"], date=self.draft_date(draft))
         else:
-            entry = new_booking(
-                str(draft["type"]), on, added_by="", now=context.services.clock.now()
-            )
-            (booking,) = decode_bookings([entry])
+            plan = self.new_plan(patient, draft, context, email="")
+            (booking,) = decode_bookings([plan["entry"]])
+        events = plan["events"]
         state = self.clock(patient, context, events)
         found = meaning(
-            booking, patient.pathway_type, patient.clock_start_date, events_from_json(events)
+            booking,
+            patient.pathway_type,
+            patient.clock_start_date,
+            events_from_json(events),
+            priority=patient.priority,
         )
         late = bool(found and found.late and state is not None and state.running)
         return text.meaning_line(found, state), late
@@ -340,7 +380,8 @@ class BookForm(Form):
         moving = draft.get("mode") == "move"
         steps = 4 if moving else 5
         if step == TYPE:
-            lines = [title, clock_line(self.clock(patient, context)), ""]
+            state = self.clock(patient, context)
+            lines = [title, clock_line(state), ""]
             ahead = [
                 b
                 for b in decode_bookings(patient.appointments)
@@ -353,9 +394,12 @@ class BookForm(Form):
                 text.TYPE_PROMPT,
             ]
             labels = [(t.label, f"t:{t.key}") for t in BOOKING_TYPES.values()]
-            return "\n".join(lines), self.keyboard(
-                extra=[labels[i : i + 2] for i in range(0, len(labels), 2)], back=back
-            )
+            rows = [labels[i : i + 2] for i in range(0, len(labels), 2)]
+            if state is not None and state.adjustment_open_since is not None:
+                lines.append(text.ADJUSTMENT_OPEN_NOTE.format(
+                    since=format_date(state.adjustment_open_since)))  # fmt: skip
+                rows.append([(text.AVAILABLE_BUTTON, "avail")])
+            return "\n".join(lines), self.keyboard(extra=rows, back=back)
         if step == DATE:
             label = (
                 self.booking(patient, draft).label
@@ -454,7 +498,10 @@ class BookForm(Form):
             return self.render_confirm(patient, draft, context)
         if step == MANAGE:
             ready = [b for b in decode_bookings(patient.appointments) if b.open and b.editable]
-            if not ready:
+            open_adjustment = self.clock(patient, context)
+            if not ready and (
+                open_adjustment is None or open_adjustment.adjustment_open_since is None
+            ):
                 return f"{text.MANAGE_TITLE.format(name=_name(patient))}\n{text.MANAGE_NONE}", (
                     self.keyboard(back=False)
                 )
@@ -465,6 +512,12 @@ class BookForm(Form):
                 if len(self.data(f"b:{b.ref}").encode()) <= 64
             ]
             body = f"{text.MANAGE_TITLE.format(name=_name(patient))}\n{text.MANAGE_PROMPT}"
+            state = self.clock(patient, context)
+            if state is not None and state.adjustment_open_since is not None:
+                body += "\n" + text.ADJUSTMENT_OPEN_NOTE.format(
+                    since=format_date(state.adjustment_open_since)
+                )
+                choices.append([(text.AVAILABLE_BUTTON, "avail")])
             return body, self.keyboard(extra=choices, back=back)
         if step == ACTION:
             b = self.booking(patient, draft)
@@ -505,7 +558,7 @@ class BookForm(Form):
         if step == ADJUST:
             b = self.booking(patient, draft)
             state = self.clock(patient, context)
-            standard = form_text.STANDARDS.get(state.pathway_type if state else "", "")
+            standard = text.STANDARD_NAMES.get(state.pathway_type if state else "", "")
             body = "\n".join(
                 [
                     title,
@@ -516,12 +569,44 @@ class BookForm(Form):
             return body, self.keyboard(
                 extra=[[(text.ADJUST_YES, "a:yes")], [(text.ADJUST_NO, "a:no")]], back=back
             )
+        if step == AVAILABLE:
+            since = self.declined_on(patient, draft, context)
+            body = "\n".join(
+                [title, text.AVAILABLE_TITLE, text.AVAILABLE_PROMPT.format(
+                    declined=format_date(since) if since else "?")]
+            )  # fmt: skip
+            rows = (
+                []
+                if draft.get("mode") == "available"
+                else [[(text.AVAILABLE_UNKNOWN, "v:unknown")]]
+            )
+            if since is not None and since <= today:
+                rows.insert(
+                    0, [(text.AVAILABLE_TODAY.format(date=text.long_date(today)), "v:today")]
+                )
+            return body, self.keyboard(extra=rows, back=back)
+        if step == REBOOK:
+            found = self.dna_to_rebook(patient, context)
+            why, dna = found if found is not None else ("first_seen", today)
+            state = self.clock(patient, context)
+            standard = text.STANDARD_NAMES.get(state.pathway_type if state else "", "")
+            body = "\n".join(
+                [title, text.REBOOK_TITLE,
+                 text.REBOOK_PROMPT[why].format(dna=format_date(dna), standard=standard)]
+            )  # fmt: skip
+            rows = [
+                [(text.REBOOK_TODAY.format(date=text.long_date(today)), "r:today")],
+                [(text.REBOOK_NONE, "r:none")],
+            ]
+            return body, self.keyboard(extra=rows, back=back)
         # OUTCOME
         return self.render_outcome(patient, draft, context)
 
     def render_confirm(
         self, patient: Patient, draft: Draft, context: BotContext
     ) -> tuple[str, Keyboard]:
+        if draft.get("mode") == "available":
+            return self.render_available(patient, draft, context)
         on = self.draft_date(draft)
         line, _ = self.meaning_of(patient, draft, context)
         lines = [text.CONFIRM_TITLE.format(name=_name(patient))]
@@ -537,8 +622,6 @@ class BookForm(Form):
                 )
             )
             plan = self.move_plan(patient, draft, context, email="")
-            if plan["event"] is not None:
-                lines += ["", *self.event_lines(patient, plan, context)]
         else:
             where = [esc(p) for p in (draft.get("clinic"), draft.get("with")) if p]
             when = text.long_date(on) + (f" {draft['time']}" if draft.get("time") else "")
@@ -551,23 +634,62 @@ class BookForm(Form):
             )
             if draft.get("notes"):
                 lines.append(text.CONFIRM_NOTES.format(notes=esc(draft["notes"])))
+            plan = self.new_plan(patient, draft, context, email="")
+        if plan["entries"]:
+            lines += ["", *self.event_lines(patient, plan, context)]
+            explained = self.why(patient, plan, context)
+            if explained:
+                lines += ["", explained]
         lines += ["", text.CONFIRM_MEANS.format(line=line)]
         return "\n".join(lines), self.keyboard(extra=[[(text.SAVE, "save")]])
 
+    def render_available(
+        self, patient: Patient, draft: Draft, context: BotContext
+    ) -> tuple[str, Keyboard]:
+        plan = self.available_plan(patient, draft, context, email="")
+        lines = [text.CONFIRM_TITLE.format(name=_name(patient)), ""]
+        lines += self.event_lines(patient, plan, context)
+        explained = self.why(patient, plan, context)
+        if explained:
+            lines += ["", explained]
+        return "\n".join(lines), self.keyboard(extra=[[(text.SAVE_EVENT, "save")]])
+
     def event_lines(self, patient: Patient, plan: dict[str, Any], context: BotContext) -> list[str]:
-        entry = plan["event"]
+        """What saving records on the pathway, and the clock before and after, from the engine."""
+        entries: list[dict[str, Any]] = plan["entries"]
         before, after = self.clock(patient, context), self.clock(patient, context, plan["events"])
-        kind = EVENT_KINDS[entry["kind"]]
-        new_index = len(events_from_json(plan["events"])) - 1
-        on = dt.date.fromisoformat(entry["date"])
+        first_new = len(events_from_json(plan["events"])) - len(entries)
+        lines = [
+            text.OUTCOME_EVENT.format(
+                label=EVENT_KINDS[e["kind"]].label,
+                date=format_date(dt.date.fromisoformat(e["date"])),
+            )
+            for e in entries
+        ]
         return [
-            text.OUTCOME_EVENT.format(label=kind.label, date=format_date(on)),
+            *lines,
             text.BEFORE.format(line=clock_line(before)),
             text.AFTER.format(line=clock_line(after)),
-            text.CHANGES.format(
-                text="; ".join(describe_change(before, after, new_event=new_index))
-            ),
+            text.CHANGES.format(text=self.what_changes(entries, before, after, first_new)),
         ]
+
+    @staticmethod
+    def what_changes(
+        entries: list[dict[str, Any]],
+        before: ClockState | None,
+        after: ClockState | None,
+        first_new: int,
+    ) -> str:
+        """The engine's change in words; for an adjustment dated ahead (a TCI declined before
+        its day), that nothing changes until that day."""
+        if ignored_reason(after, first_new) == "in_future" and entries[0]["kind"] in (
+            DATED_AHEAD_KINDS
+        ):
+            first = entries[0]
+            return text.CHANGES_AHEAD[first["kind"]].format(
+                date=format_date(dt.date.fromisoformat(first["date"]))
+            )
+        return "; ".join(describe_change(before, after, new_event=first_new))
 
     def render_outcome(
         self, patient: Patient, draft: Draft, context: BotContext
@@ -584,61 +706,133 @@ class BookForm(Form):
             ),
             "",
         ]
-        if plan["event"] is None:
-            lines.append(
-                text.OUTCOME_NO_EVENT if outcome == "cancelled_hospital" else text.NOT_YET_KNOWN
-            )
+        if not plan["entries"]:
+            lines.append(self.nothing_recorded(patient, b, outcome, context))
         else:
             lines += self.event_lines(patient, plan, context)
-            why = self.why(patient, plan, context)
-            if why:
-                lines += ["", why]
+            explained = self.why(patient, plan, context)
+            if explained:
+                lines += ["", explained]
             if plan.get("dated_on_booking"):
                 lines.append(text.OUTCOME_DATE_NOTE)
         return "\n".join(lines), self.keyboard(extra=[[(text.SAVE_OUTCOME, "save")]])
 
+    def nothing_recorded(
+        self, patient: Patient, booking: Booking, outcome: str, context: BotContext
+    ) -> str:
+        """Why an outcome records no pathway event: a hospital cancellation, or a DNA of a
+        later appointment (said for the pathway in front of the student)."""
+        if outcome == "dna":
+            state = self.clock(patient, context)
+            return text.DNA_LATER[text.family(state.pathway_type if state else "rtt")]
+        return text.OUTCOME_NO_EVENT
+
     def why(self, patient: Patient, plan: dict[str, Any], context: BotContext) -> str:
-        """The plain-words rule behind a DNA or a patient cancellation on this pathway."""
-        kind = plan["event"]["kind"]
+        """The plain-words rule behind what saving records, read off the engine's clock after
+        it: whether a DNA nullified, and if not why not (the engine's note), the cancer first
+        seen adjustment, a DM01 reset, a patient cancellation, a treatment adjustment."""
+        entries: list[dict[str, Any]] = plan["entries"]
+        kinds = [e["kind"] for e in entries]
         after = self.clock(patient, context, plan["events"])
         ptype = after.pathway_type if after else "rtt"
-        family = "rtt" if ptype == "rtt" else "diagnostic" if ptype == "diagnostic" else "cancer"
-        if kind == "dna_first_appointment":
+        family = text.family(ptype)
+        first_new = len(events_from_json(plan["events"])) - len(entries)
+        if "dna_first_appointment" in kinds:
+            notes = {n.note for n in after.notes if n.index >= first_new} if after else set()
             if after is not None and after.status == "nullified":
                 return text.DNA_WHY["nullifies"]
-            return text.DNA_WHY["continues_rtt" if family == "rtt" else family]
-        if kind == "patient_cancelled":
+            for note in ("dna_urgent_suspected_cancer", "dna_after_activity",
+                         "dna_not_after_referral"):  # fmt: skip
+                if note in notes:
+                    return text.DNA_WHY[note]
+            if after is not None and after.awaiting_rebooking:
+                return text.DNA_WHY["first_seen"].format(
+                    standard=text.STANDARD_NAMES.get(ptype, "")
+                )
+            if after is not None and after.reset_by == "dna_first_appointment":
+                return text.DNA_WHY["diagnostic"].format(
+                    start=format_date(after.clock_start), breach=text.maybe_date(after.breach_date)
+                )
+            return text.DNA_WHY.get(ptype, text.DNA_WHY["continues"])
+        if "patient_cancelled" in kinds:
+            if after is not None and after.reset_by == "patient_cancelled":
+                return text.PATIENT_CANCEL_WHY["diagnostic"].format(
+                    start=format_date(after.clock_start), breach=text.maybe_date(after.breach_date)
+                )
             return text.PATIENT_CANCEL_WHY[family]
+        if "admission_offer_declined" in kinds or "patient_available" in kinds:
+            return self.adjustment_words(patient, plan, context)
+        if "new_clock" in kinds and after is not None:
+            return text.REBOOK_WHY["first_seen" if after.reset_by == "new_clock" else "new"].format(
+                start=format_date(after.clock_start), breach=text.maybe_date(after.breach_date)
+            )
         return ""
 
+    def adjustment_words(self, patient: Patient, plan: dict[str, Any], context: BotContext) -> str:
+        """What a treatment adjustment does, from the engine's clock on the day the patient is
+        available again (the breach date moves on by the adjusted days), or says the breach
+        date is unknown until they are."""
+        entries: list[dict[str, Any]] = plan["entries"]
+        dates = {e["kind"]: dt.date.fromisoformat(e["date"]) for e in entries}
+        today = context.services.clock.today()
+        available = dates.get("patient_available")
+        if available is None:
+            declined = dates["admission_offer_declined"]
+            return text.ADJUST_OPEN.format(declined=format_date(declined))
+        then = self.clock(patient, context, plan["events"], on=max(available, today))
+        if then is None or then.breach_date is None:
+            return ""
+        since = dates.get("admission_offer_declined")
+        if since is None:
+            state = self.clock(patient, context)
+            since = state.adjustment_open_since if state else None
+        return text.ADJUST_CLOSED.format(
+            declined=format_date(since) if since else "the declined date",
+            available=format_date(available),
+            days=then.adjusted_days,
+            s="" if then.adjusted_days == 1 else "s",
+            breach=format_date(then.breach_date),
+        )
+
     # -- what saving would write ----------------------------------------------------------------
-    def event(
+    def record(
         self,
         patient: Patient,
-        kind: str | None,
-        on: dt.date,
-        booking: Booking,
+        wanted: list[tuple[str, dt.date, str]],
+        booking_id: str | None,
         email: str,
         context: BotContext,
-        what: str,
-    ) -> tuple[dict[str, Any] | None, list[Any]]:
-        """The pathway event an outcome records (None when the engine has no such kind), and
-        the events list with it."""
+    ) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The pathway events saving records ((kind, date, description) each, in order), and
+        the row's events list with them; each entry names the booking it came from."""
         events = list(patient.events)
-        if kind is None or kind not in EVENT_KINDS:
-            return None, events
-        entry = event_entry(
-            kind,
-            on,
-            added_by=email,
-            description=f"{booking.label}: {what}",
-            previous=events,
-            pathway_type=patient.pathway_type or "rtt",
-            clock_start=patient.clock_start_date,
-            today=context.services.clock.today(),
-        )
-        entry["booking_id"] = booking.id
-        return entry, [*events, entry]
+        entries: list[dict[str, Any]] = []
+        for kind, on, description in wanted:
+            entry = event_entry(
+                kind,
+                on,
+                added_by=email,
+                description=description,
+                previous=events,
+                pathway_type=patient.pathway_type or "rtt",
+                clock_start=patient.clock_start_date,
+                today=context.services.clock.today(),
+                priority=patient.priority,
+            )
+            entry["booking_id"] = booking_id
+            events.append(entry)
+            entries.append(entry)
+        return entries, events
+
+    def adjustment_events(self, booking: Booking, draft: Draft) -> list[tuple[str, dt.date, str]]:
+        """A declined admission offer on the booked date, and the day the patient is available
+        again when they have said (the treatment adjustment runs between the two)."""
+        assert booking.date is not None
+        wanted = [("admission_offer_declined", booking.date, booking.label)]
+        available = draft.get("available")
+        if isinstance(available, dt.date):
+            wanted.append(("patient_available", available, text.AVAILABLE_WHAT))
+        return wanted
 
     def outcome_plan(
         self, patient: Patient, draft: Draft, context: BotContext, email: str
@@ -650,16 +844,18 @@ class BookForm(Form):
         kind = outcome_kind(b, outcome)
         on = b.date
         dated_on_booking = False
-        if outcome == "cancelled_patient":
-            if draft.get("adjust"):
-                kind = "admission_offer_declined"
-            elif b.date < today:
-                dated_on_booking = True
-            else:
-                on = today  # told today, before the day
-        entry, events = self.event(
-            patient, kind, on, b, email, context, text.OUTCOME_NAMES[outcome].lower()
-        )
+        wanted: list[tuple[str, dt.date, str]] = []
+        what = f"{b.label}: {text.OUTCOME_NAMES[outcome].lower()}"
+        if outcome == "cancelled_patient" and draft.get("adjust"):
+            wanted = self.adjustment_events(b, draft)
+        elif kind is not None:
+            if outcome == "cancelled_patient":
+                if b.date < today:
+                    dated_on_booking = True
+                else:
+                    on = today  # told today, before the day
+            wanted = [(kind, on, what)]
+        entries, events = self.record(patient, wanted, b.id, email, context)
         cancelled_on = today if outcome.startswith("cancelled") and b.date >= today else b.date
         appointments = with_outcome(
             patient.appointments,
@@ -667,12 +863,12 @@ class BookForm(Form):
             outcome,
             by=email,
             now=context.services.clock.now(),
-            event=entry["kind"] if entry else None,
+            event=entries[0]["kind"] if entries else None,
             on=cancelled_on if outcome.startswith("cancelled") else None,
         )
         return {
             "booking": b,
-            "event": entry,
+            "entries": entries,
             "events": events,
             "appointments": appointments,
             "dated_on_booking": dated_on_booking,
@@ -684,10 +880,14 @@ class BookForm(Form):
         b = self.booking(patient, draft)
         today = context.services.clock.today()
         asked = "patient" if draft.get("asked_by") == "patient" else "hospital"
-        kind = outcome_kind(b, "cancelled_patient") if asked == "patient" else None
-        entry, events = self.event(
-            patient, kind, today, b, email, context, "moved at the patient's request"
-        )
+        wanted: list[tuple[str, dt.date, str]] = []
+        if asked == "patient" and draft.get("adjust"):
+            wanted = self.adjustment_events(b, draft)
+        elif asked == "patient":
+            kind = outcome_kind(b, "cancelled_patient")
+            if kind is not None:
+                wanted = [(kind, today, f"{b.label}: {text.MOVED_WHAT}")]
+        entries, events = self.record(patient, wanted, b.id, email, context)
         appointments = rescheduled(
             patient.appointments,
             b,
@@ -696,23 +896,62 @@ class BookForm(Form):
             by=email,
             now=context.services.clock.now(),
             time=draft.get("time"),
-            event=entry["kind"] if entry else None,
+            event=entries[0]["kind"] if entries else None,
         )
-        return {"booking": b, "event": entry, "events": events, "appointments": appointments}
+        return {"booking": b, "entries": entries, "events": events, "appointments": appointments}
+
+    def new_plan(
+        self, patient: Patient, draft: Draft, context: BotContext, email: str
+    ) -> dict[str, Any]:
+        """A new booking, and (when the patient rebooks after a first-appointment DNA) the new
+        clock start on the day they contacted us to rebook."""
+        entry = new_booking(
+            str(draft["type"]),
+            self.draft_date(draft),
+            added_by=email,
+            now=context.services.clock.now(),
+            time=draft.get("time"),
+            clinic=draft.get("clinic"),
+            with_=draft.get("with"),
+            notes=draft.get("notes"),
+        )
+        rebook = draft.get("rebook")
+        wanted = [("new_clock", rebook, text.REBOOKED_WHAT)] if isinstance(rebook, dt.date) else []
+        entries, events = self.record(patient, wanted, entry["id"], email, context)
+        return {"entry": entry, "entries": entries, "events": events}
+
+    def available_plan(
+        self, patient: Patient, draft: Draft, context: BotContext, email: str
+    ) -> dict[str, Any]:
+        """The patient is available again: the open treatment adjustment ends on that day."""
+        on = self.draft_date(draft, "available")
+        entries, events = self.record(
+            patient, [("patient_available", on, text.AVAILABLE_WHAT)], None, email, context
+        )
+        return {"entries": entries, "events": events}
 
     def changes(
-        self, patient: Patient, appointments: list[Any], events: list[Any], context: BotContext
+        self, patient: Patient, appointments: Any, events: list[Any], context: BotContext
     ) -> dict[str, Any]:
         today = context.services.clock.today()
-        changes: dict[str, Any] = {"appointments": appointments}
+        changes: dict[str, Any] = {}
+        if appointments is not None:
+            changes["appointments"] = appointments
         if events != list(patient.events):
             changes["events"] = events
             changes.update(
-                stored_clock_fields(patient.pathway_type, patient.clock_start_date, events, today)
+                stored_clock_fields(
+                    patient.pathway_type, patient.clock_start_date, events, today, patient.priority
+                )
             )
         changes.update(
             pathway_columns(
-                appointments, patient.pathway_type, patient.clock_start_date, events, today
+                patient.appointments if appointments is None else appointments,
+                patient.pathway_type,
+                patient.clock_start_date,
+                events,
+                today,
+                patient.priority,
             )
         )
         return changes
@@ -742,6 +981,8 @@ class BookForm(Form):
             return await self.search(raw, draft, update, context, student)
         if step == DATE:
             return await self.typed_date(raw, draft, update, context)
+        if step in (AVAILABLE, REBOOK):
+            return await self.typed_event_date(step, raw, draft, update, context)
         if step == TIME:
             at = parse_time(raw) if len(raw) <= 20 else None
             if at is None:
@@ -784,8 +1025,32 @@ class BookForm(Form):
                 raise _Stop("unlinked")
             return await self.open_patient(action[2:], TYPE, draft, update, context, student)
         if step == TYPE and action.startswith("t:") and action[2:] in BOOKING_TYPES:
-            draft["type"] = action[2:]
-            draft["mode"] = "new"
+            draft.update(type=action[2:], mode="new", rebook=None)
+            if action[2:] == "first_appointment":
+                patient, _ = await self.load(draft, update, context)
+                if self.dna_to_rebook(patient, context) is not None:
+                    return await self.go(REBOOK, draft, update, context)
+            return await self.go(DATE, draft, update, context)
+        if step in (TYPE, MANAGE) and action == "avail":
+            patient, _ = await self.load(draft, update, context)
+            state = self.clock(patient, context)
+            if state is None or state.adjustment_open_since is None:
+                return await self.show(step, draft, update, context)
+            draft.update(mode="available", available=None)
+            return await self.go(AVAILABLE, draft, update, context)
+        if step == AVAILABLE and action in ("v:unknown", "v:today"):
+            if action == "v:unknown" and draft.get("mode") == "available":
+                return await self.show(step, draft, update, context)
+            today = context.services.clock.today()
+            if action == "v:today":
+                patient, _ = await self.load(draft, update, context)
+                since = self.declined_on(patient, draft, context)
+                if since is None or since > today:
+                    return await self.show(step, draft, update, context)
+            draft["available"] = today if action == "v:today" else None
+            return await self.after_available(draft, update, context)
+        if step == REBOOK and action in ("r:today", "r:none"):
+            draft["rebook"] = context.services.clock.today() if action == "r:today" else None
             return await self.go(DATE, draft, update, context)
         if step == DATE and action.startswith("d:"):
             try:
@@ -821,23 +1086,21 @@ class BookForm(Form):
             outcome = action[2:]
             if outcome in ("attended", "dna") and b.date is not None and b.date > today:
                 return await self.show(step, draft, update, context)
-            draft.update(mode="outcome", outcome=outcome, adjust=False)
-            state = self.clock(patient, context)
-            if (
-                outcome == "cancelled_patient"
-                and b.admitted
-                and state is not None
-                and state.pathway_type in _CANCER_ADJUSTED
-                and state.running
-                and "admission_offer_declined" in EVENT_KINDS
-            ):
+            draft.update(mode="outcome", outcome=outcome, adjust=False, available=None)
+            if outcome == "cancelled_patient" and self.can_adjust(b, self.clock(patient, context)):
                 return await self.go(ADJUST, draft, update, context)
             return await self.go(OUTCOME, draft, update, context)
         if step == ADJUST and action in ("a:yes", "a:no"):
-            draft["adjust"] = action == "a:yes"
-            return await self.go(OUTCOME, draft, update, context)
+            draft.update(adjust=action == "a:yes", available=None)
+            if draft["adjust"]:
+                return await self.go(AVAILABLE, draft, update, context)
+            return await self.after_available(draft, update, context)
         if step == WHO and action in ("w:patient", "w:hospital"):
-            draft["asked_by"] = action[2:]
+            draft.update(asked_by=action[2:], adjust=False, available=None)
+            if action == "w:patient":
+                patient, _ = await self.load(draft, update, context)
+                if self.can_adjust(self.booking(patient, draft), self.clock(patient, context)):
+                    return await self.go(ADJUST, draft, update, context)
             return await self.go(DATE, draft, update, context)
         if step in (CONFIRM, OUTCOME) and action == "save":
             return await self.save(draft, update, context)
@@ -871,6 +1134,56 @@ class BookForm(Form):
             return await self.go(DAYOK, draft, update, context)
         return await self.go(TIME, draft, update, context)
 
+    async def typed_event_date(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        """The day the patient is available again (AVAILABLE: on or after the declined date,
+        today or ahead) or contacted us to rebook (REBOOK: on or after the DNA, not ahead)."""
+        if len(raw) > TEXT_LIMIT or _CONTROL.search(raw):
+            error = text.DATE_TOO_LONG.format(forms="")
+            return await self.show(step, draft, update, context, error=error.strip())
+        today = context.services.clock.today()
+        patient, _ = await self.load(draft, update, context)
+        result = parse_date(raw, today, allow_future=step == AVAILABLE)
+        if not result.ok or result.value is None:
+            return await self.show(step, draft, update, context, error=esc(result.message or ""))
+        on = result.value
+        if step == AVAILABLE:
+            since = self.declined_on(patient, draft, context)
+            if since is not None and on < since:
+                error = text.AVAILABLE_TOO_EARLY.format(date=format_date(on),
+                                                        declined=format_date(since))  # fmt: skip
+                return await self.show(step, draft, update, context, error=error)
+            if on - today > MAX_AHEAD:
+                error = text.DATE_TOO_FAR.format(date=format_date(on))
+                return await self.show(step, draft, update, context, error=error)
+            draft["available"] = on
+            return await self.after_available(draft, update, context)
+        found = self.dna_to_rebook(patient, context)
+        if found is not None and on < found[1]:
+            error = text.REBOOK_TOO_EARLY.format(date=format_date(on), dna=format_date(found[1]))
+            return await self.show(step, draft, update, context, error=error)
+        draft["rebook"] = on
+        return await self.go(DATE, draft, update, context)
+
+    async def after_available(self, draft: Draft, update: Update, context: BotContext) -> object:
+        """After the treatment adjustment questions: the outcome's check, the move's new date,
+        or (the patient available again on its own) the check before saving."""
+        mode = draft.get("mode")
+        if mode == "outcome":
+            return await self.go(OUTCOME, draft, update, context)
+        if mode == "move":
+            return await self.go(DATE, draft, update, context)
+        return await self.go(CONFIRM, draft, update, context)
+
+    def declined_on(self, patient: Patient, draft: Draft, context: BotContext) -> dt.date | None:
+        """The declined admission date a treatment adjustment runs from: the booking being
+        declined, or (recording the patient available again later) the engine's open one."""
+        if draft.get("mode") in ("outcome", "move"):
+            return self.booking(patient, draft).date
+        state = self.clock(patient, context)
+        return state.adjustment_open_since if state is not None else None
+
     async def after_time(self, draft: Draft, update: Update, context: BotContext) -> object:
         if draft.get("mode") == "move":
             return await self.go(CONFIRM, draft, update, context)
@@ -886,17 +1199,33 @@ class BookForm(Form):
             before = self.clock(patient, context)
             after = self.clock(patient, context, plan["events"])
             outcome = str(draft["outcome"])
-            if plan["event"] is None:
-                summary = text.OUTCOME_NO_EVENT if outcome == "cancelled_hospital" else ""
+            if not plan["entries"]:
+                summary = (
+                    self.nothing_recorded(patient, plan["booking"], outcome, context)
+                    if outcome in ("cancelled_hospital", "dna")
+                    else ""
+                )
             else:
-                index = len(events_from_json(plan["events"])) - 1
-                summary = "; ".join(describe_change(before, after, new_event=index))
+                first_new = len(events_from_json(plan["events"])) - len(plan["entries"])
+                summary = (
+                    self.adjustment_words(patient, plan, context)
+                    if draft.get("adjust")
+                    else self.what_changes(plan["entries"], before, after, first_new)
+                )
             if outcome.startswith("cancelled") or outcome == "dna":
                 summary = f"{summary} {text.REBOOK_HINT}".strip()
             changes = self.changes(patient, plan["appointments"], plan["events"], context)
             updated = await self.write(patient, email, draft, changes, context)
             done = text.SAVED_OUTCOME.format(
                 outcome=text.OUTCOME_NAMES[outcome], name=name, text=summary
+            )
+            return await self.conclude(done, updated, draft, update, context)
+        if mode == "available":
+            plan = self.available_plan(patient, draft, context, email)
+            changes = self.changes(patient, None, plan["events"], context)
+            updated = await self.write(patient, email, draft, changes, context)
+            done = text.SAVED_AVAILABLE.format(
+                name=name, text=self.adjustment_words(patient, plan, context)
             )
             return await self.conclude(done, updated, draft, update, context)
         line, _ = self.meaning_of(patient, draft, context)
@@ -909,18 +1238,9 @@ class BookForm(Form):
             )
         if not writable(patient.appointments):
             raise _Stop("shape")
-        entry = new_booking(
-            str(draft["type"]),
-            self.draft_date(draft),
-            added_by=email,
-            now=context.services.clock.now(),
-            time=draft.get("time"),
-            clinic=draft.get("clinic"),
-            with_=draft.get("with"),
-            notes=draft.get("notes"),
-        )
-        appointments = appended(patient.appointments, entry)
-        changes = self.changes(patient, appointments, list(patient.events), context)
+        plan = self.new_plan(patient, draft, context, email)
+        appointments = appended(patient.appointments, plan["entry"])
+        changes = self.changes(patient, appointments, plan["events"], context)
         updated = await self.write(patient, email, draft, changes, context)
         return await self.conclude(
             text.SAVED.format(name=name, line=line), updated, draft, update, context

@@ -27,7 +27,14 @@ from bot.messages.html import esc
 from bot.rules.dates import format_date
 from bot.rules.fields import clip
 from bot.rules.nhs_number import format_nhs
-from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES, ClockState, rtt_code_for
+from bot.rules.pathway import (
+    DATED_AHEAD_KINDS,
+    EVENT_KINDS,
+    PATHWAY_TYPES,
+    STATUSES,
+    ClockState,
+    rtt_code_for,
+)
 from bot.rules.records import events_from_json
 from bot.services.container import BotContext
 from bot.services.ptl_view import (
@@ -137,7 +144,15 @@ def _event_lines(patient: Patient, state: ClockState | None) -> list[str]:
     events = events_from_json(patient.events)
     if not events:
         return [text.NO_EVENTS]
-    ignored = {ig.index for ig in state.ignored} if state is not None else set()
+    ignored = (
+        {
+            ig.index
+            for ig in state.ignored
+            if not (ig.reason == "in_future" and ig.kind in DATED_AHEAD_KINDS)
+        }
+        if state is not None
+        else set()
+    )
     order = sorted(range(len(events)), key=lambda i: (events[i].date, events[i].recorded_order))
     shown = order[-MAX_EVENTS_SHOWN:]
     lines: list[str] = []

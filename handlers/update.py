@@ -411,6 +411,7 @@ class UpdateForm(Form):
                     patient.clock_start_date,
                     events,
                     today,
+                    patient.priority,
                 ),
             }
             return Plan(
@@ -433,7 +434,7 @@ class UpdateForm(Form):
             # clock after a first-appointment DNA.
             changes.update(stored_clock_fields(ptype, start, patient.events, today, priority))
             changes.update(pathway_columns(patient.appointments, ptype, start, patient.events,
-                                           today))  # fmt: skip
+                                           today, priority))  # fmt: skip
         after = evaluate_row(ptype, start, patient.events, today, at_risk_days=thresholds,
                              priority=priority)  # fmt: skip
         summary = [

@@ -23,12 +23,15 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-BookingCompute = Callable[[Any, str | None, dt.date | None, Any], Mapping[str, Any]]
-"""(appointments, pathway_type, clock_start_date, events) -> the three booking columns."""
+BookingCompute = Callable[[Any, str | None, dt.date | None, Any, str | None], Mapping[str, Any]]
+"""(appointments, pathway_type, clock_start_date, events, priority) -> the three booking
+columns. Priority is a clock input (an Urgent suspected cancer RTT row keeps its clock after a
+first-appointment DNA), so the summaries depend on it too; sql/080 marks a row when it changes."""
 
 DIRTY = "booking_computed_at is null and appointments is not null and appointments <> '[]'::jsonb"
 _SELECT = (
-    "select id, appointments, pathway_type, clock_start_date, events from public.ptl_patients"
+    "select id, appointments, pathway_type, clock_start_date, events, priority"
+    " from public.ptl_patients"
     f" where {DIRTY} and id > $1 order by id limit $2 for update skip locked"
 )
 _WRITE = """
@@ -90,7 +93,11 @@ def _safe(compute: BookingCompute, row: Any) -> Mapping[str, Any]:
     stopping every other row's backfill."""
     try:
         return compute(
-            row["appointments"], row["pathway_type"], row["clock_start_date"], row["events"]
+            row["appointments"],
+            row["pathway_type"],
+            row["clock_start_date"],
+            row["events"],
+            row["priority"],
         )
     except Exception as exc:  # no traceback: it could quote the patient's text
         log.warning("Booking backfill: row id %s could not be read (%s)", row["id"],

@@ -40,10 +40,11 @@ async def add_patient(
                 pathway_type=pathway_type,
                 clock_start=start,
                 today=today,
+                priority=fields.get("priority"),
             )
         )
     entries.extend(raw_events or [])
-    clock = stored_clock_fields(pathway_type, start, entries, today)
+    clock = stored_clock_fields(pathway_type, start, entries, today, fields.get("priority"))
     clock.pop("clock_status", None)
     patient = PatientIn(
         patient_name=name,

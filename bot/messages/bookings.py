@@ -315,11 +315,76 @@ ADJUST_PROMPT = (
     "On a {standard} cancer pathway, a patient who declines a reasonable offer of an admitted "
     "(inpatient or day case) treatment date can be given a <b>treatment adjustment</b>: the "
     "clock stops counting from the declined date ({date}) until the patient says they are "
-    "available again (record that with /update, Patient available). Was this a reasonable "
-    "offer the patient declined?"
+    "available again. Was this a reasonable offer the patient declined?"
 )
 ADJUST_YES = "Yes: a declined admission offer"
 ADJUST_NO = "No: a plain cancellation"
+ADJUST_OPEN = (
+    "Treatment adjustment: from {declined} the clock stops counting, and there is no breach "
+    "date until the patient says when they are available again (the PTL shows them at risk, "
+    "to chase). When they do, tap 📅 Book › 🙋 Patient available again."
+)
+ADJUST_CLOSED = (
+    "Treatment adjustment: the days from {declined} to {available} ({days} day{s}) don't count, "
+    "so the breach date moves to <b>{breach}</b>."
+)
+ADJUSTMENT_OPEN_NOTE = (
+    "⏸ A treatment adjustment is open from the declined admission date {since}: no breach "
+    "date until the patient says when they are available again."
+)
+AVAILABLE_BUTTON = "🙋 Patient available again"
+AVAILABLE_TITLE = "<b>When is the patient available again?</b>"
+AVAILABLE_PROMPT = (
+    "The adjustment runs from the declined date ({declined}) to the day the patient says they "
+    "are available for treatment again. Type that day (for example 14 Apr, or in 3 weeks)."
+)
+AVAILABLE_UNKNOWN = "Not known yet"
+AVAILABLE_TODAY = "From today ({date})"
+AVAILABLE_TOO_EARLY = (
+    "{date} is before the declined date ({declined}): the patient is available again on or "
+    "after it. Type another day."
+)
+SAVE_EVENT = "✅ Save"
+CHANGES_AHEAD: Final[Mapping[str, str]] = {
+    "admission_offer_declined": "nothing today: the adjustment starts on {date}, the declined "
+    "admission date",
+    "patient_available": "nothing today: the adjustment ends on {date}, the day the patient "
+    "is available again",
+}
+STANDARD_NAMES: Final[Mapping[str, str]] = {
+    "rtt": "18-week",
+    "cancer_fds": "28-day",
+    "cancer_62": "62-day",
+    "cancer_31": "31-day",
+    "diagnostic": "6-week",
+}
+"""A standard as an adjective: "on a 62-day pathway", "the 28-day clock"."""
+SAVED_AVAILABLE = "🙋 Patient available again recorded for <b>{name}</b>. {text}"
+AVAILABLE_WHAT = "Patient available again"
+MOVED_WHAT = "moved at the patient's request"
+REBOOKED_WHAT = "Patient contacted us to rebook"
+REBOOK_TITLE = "<b>A rebooking after a DNA</b>"
+REBOOK_PROMPT: Final[Mapping[str, str]] = {
+    "first_seen": (
+        "The patient did not attend their first appointment ({dna}). On the {standard} "
+        "standard the wait then counts from the day they contact us to rebook (the first seen "
+        "adjustment). When did they contact us? Type the day, or tap one."
+    ),
+    "nullified": (
+        "The DNA on {dna} nullified the RTT clock. If the patient has contacted us to rebook, a "
+        "new clock starts on that day. When did they contact us? Type the day, or tap one."
+    ),
+}
+REBOOK_TODAY = "Today ({date})"
+REBOOK_NONE = "Book without a new clock start"
+REBOOK_TOO_EARLY = "{date} is before the DNA ({dna}): type the day the patient contacted us."
+REBOOK_WHY: Final[Mapping[str, str]] = {
+    "first_seen": (
+        "First seen adjustment: the wait now counts from the rebooking on {start}, so the "
+        "breach date is {breach}."
+    ),
+    "new": "A new clock starts on {start} (breach date {breach}).",
+}
 
 OUTCOME_TITLE = "<b>Check and save</b> · {name}"
 OUTCOME_LINE = "{label} on {date}: <b>{outcome}</b>"
@@ -346,22 +411,53 @@ OUTCOME_NAMES: Final[Mapping[str, str]] = {
 DNA_WHY: Final[Mapping[str, str]] = {
     "nullifies": (
         "A DNA at the first appointment after the referral nullifies the RTT clock: this wait "
-        "doesn't count. If the patient rebooks, record a new clock on the rebooking date."
+        "doesn't count. If the patient contacts us to rebook, 📅 Book starts a new clock on "
+        "that day."
     ),
-    "continues_rtt": (
-        "The clock keeps running: only a DNA at the first appointment after the referral "
-        "(clearly communicated, before any activity on this clock, and not on an urgent "
-        "suspected cancer referral) nullifies it. Rebook the patient; a discharge back to the "
-        "GP needs a clinician's judgement that it is not against the patient's interests."
+    "dna_urgent_suspected_cancer": (
+        "The RTT clock keeps running: on an urgent suspected cancer referral a first-"
+        "appointment DNA doesn't nullify the clock. It continues unless a clinician decides to "
+        "discharge the patient back to their GP (record that with /update, Discharged)."
     ),
-    "cancer": (
-        "A DNA doesn't stop a cancer clock. When the patient contacts you to rebook, record a "
-        "new clock on that date: the wait then counts from the rebooking (the first seen "
-        "adjustment, on the 28-day and 62-day standards)."
+    "dna_after_activity": (
+        "The clock keeps running: the patient has already been seen on this clock, so this "
+        "isn't the first appointment after the referral. Only that DNA nullifies an RTT clock "
+        "(or gives a cancer first seen adjustment). Rebook the patient."
+    ),
+    "dna_not_after_referral": (
+        "The RTT clock keeps running: this clock followed active monitoring or a treatment, not "
+        "a new referral, so a DNA doesn't nullify it. Rebook the patient."
+    ),
+    "first_seen": (
+        "A DNA of the first appointment doesn't stop the {standard} clock. When the patient "
+        "contacts us to rebook, 📅 Book asks for that day: the wait then counts from it (the "
+        "first seen adjustment)."
     ),
     "diagnostic": (
-        "A DNA of a diagnostic test resets the 6-week clock: it starts again from the missed "
-        "appointment. Rebook the test."
+        "A DNA of the test resets the 6-week (DM01) clock: it now counts from {start}, so the "
+        "breach date is {breach}. Rebook the test."
+    ),
+    "cancer_31": (
+        "A DNA doesn't stop or adjust a 31-day clock (the first seen adjustment is for the "
+        "28-day and 62-day standards): rebook quickly."
+    ),
+    "continues": "The clock keeps running: rebook the patient.",
+}
+DNA_LATER: Final[Mapping[str, str]] = {
+    "rtt": (
+        "Nothing is recorded on the pathway: only a DNA at the first appointment after the "
+        "referral can nullify an RTT clock, and this was a later one, so the clock keeps "
+        "running (the booking keeps the DNA). Rebook the patient; a discharge back to the GP "
+        "needs a clinician's judgement that it is not against the patient's interests."
+    ),
+    "cancer": (
+        "Nothing is recorded on the pathway: a DNA of a later appointment doesn't stop or "
+        "adjust a cancer clock (the first seen adjustment is for the first appointment only), "
+        "so the clock keeps running (the booking keeps the DNA). Rebook quickly."
+    ),
+    "diagnostic": (
+        "Nothing is recorded on the pathway: only a DNA of the test itself resets a 6-week "
+        "(DM01) clock, so the clock keeps running (the booking keeps the DNA). Rebook."
     ),
 }
 PATIENT_CANCEL_WHY: Final[Mapping[str, str]] = {
@@ -370,11 +466,19 @@ PATIENT_CANCEL_WHY: Final[Mapping[str, str]] = {
         "reasonable offers declined, the route is a clinical review, not a pause."
     ),
     "diagnostic": (
-        "A patient cancellation resets the 6-week diagnostic clock to the day they cancelled."
+        "A cancellation by the patient resets the 6-week (DM01) clock to the day they "
+        "cancelled: it now counts from {start}, so the breach date is {breach}. Rebook the test."
     ),
-    "cancer": "A patient cancellation doesn't stop a cancer clock: rebook quickly.",
+    "cancer": "A patient cancellation doesn't stop or pause a cancer clock: rebook quickly.",
 }
-NOT_YET_KNOWN = (
-    "(This version of the rules engine has no “patient cancelled” event yet, so nothing is "
-    "recorded on the pathway; the booking keeps who cancelled.)"
-)
+
+
+def family(pathway_type: str) -> str:
+    """Which set of rules a sentence is about: "rtt", "diagnostic" or "cancer"."""
+    if pathway_type in ("rtt", "diagnostic"):
+        return pathway_type
+    return "cancer"
+
+
+def maybe_date(day: dt.date | None) -> str:
+    return format_date(day) if day is not None else "not known yet"

@@ -78,14 +78,26 @@ class BookingType:
     """The engine event kind recorded when the patient attends."""
     admitted: bool = False
     """An admission (TCI): a declined date on a 62/31-day pathway can be a treatment adjustment."""
+    first_contact: bool = False
+    """Can be the first appointment after the referral (a first outpatient appointment, or a
+    straight-to-test diagnostic): only a DNA of such a booking is a first-appointment DNA.
+    A follow-up, pre-op, admission or treatment comes after the patient was first seen."""
 
 
 BOOKING_TYPES: Final[Mapping[str, BookingType]] = {
     t.key: t
     for t in (
-        BookingType("first_appointment", "First outpatient appointment", "1st OPA", "activity"),
+        BookingType(
+            "first_appointment",
+            "First outpatient appointment",
+            "1st OPA",
+            "activity",
+            first_contact=True,
+        ),
         BookingType("follow_up", "Follow-up appointment", "Follow-up", "activity"),
-        BookingType("diagnostic_test", "Diagnostic test", "Test", "test_performed"),
+        BookingType(
+            "diagnostic_test", "Diagnostic test", "Test", "test_performed", first_contact=True
+        ),
         BookingType("pre_op", "Pre-operative assessment", "Pre-op", "activity"),
         BookingType(
             "admission_inpatient", "Admission (TCI), inpatient", "TCI", "treatment_started", True
@@ -228,15 +240,20 @@ def outcome_kind(booking: Booking, outcome: str) -> str | None:
     """The pathway event an outcome records, or None when nothing is recorded.
 
     Attended: what the booking's type records (an activity, ``test_performed`` or
-    ``treatment_started``). Did not attend: ``dna_first_appointment``, whose effect the
-    engine decides (nullify, continue, first-seen adjustment, DM01 reset). Cancelled by the
-    patient: ``patient_cancelled``. Cancelled by the hospital: nothing, because no clock
-    stops or resets when the hospital cancels.
+    ``treatment_started``). Did not attend a booking that can be the first appointment after
+    the referral (a first outpatient appointment, a diagnostic test, or a type this bot
+    doesn't know): ``dna_first_appointment``, whose effect the engine decides (nullify,
+    continue, first seen adjustment, DM01 reset). Did not attend a later appointment (a
+    follow-up, pre-op, admission or treatment): nothing, because national code 33 is the
+    first appointment's DNA only, and a later DNA stops, nullifies, adjusts or resets no
+    clock; the booking keeps the DNA. Cancelled by the patient: ``patient_cancelled``.
+    Cancelled by the hospital: nothing, because no clock stops or resets when the hospital
+    cancels.
     """
     if outcome == "attended":
         return booking.attended_kind
     if outcome == "dna":
-        return "dna_first_appointment"
+        return "dna_first_appointment" if booking.first_contact else None
     if outcome == "cancelled_patient":
         return "patient_cancelled"
     if outcome == "cancelled_hospital":
@@ -296,6 +313,11 @@ class Booking:
     @property
     def admitted(self) -> bool:
         return bool(self.type and BOOKING_TYPES[self.type].admitted)
+
+    @property
+    def first_contact(self) -> bool:
+        """Can this be the first appointment after the referral? (unknown types: maybe)"""
+        return BOOKING_TYPES[self.type].first_contact if self.type else True
 
     @property
     def reschedules(self) -> int:

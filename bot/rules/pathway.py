@@ -33,6 +33,7 @@ from dataclasses import MISSING, dataclass, field, fields, make_dataclass
 from typing import Any, Final, Literal
 
 __all__ = [
+    "DATED_AHEAD_KINDS",
     "DEFAULT_AT_RISK_DAYS",
     "EVENT_KINDS",
     "LEGACY_PATHWAY_TYPES",
@@ -574,6 +575,12 @@ EVENT_KINDS: Final[Mapping[str, EventKind]] = {
 
 PLATFORM_ONLY_KINDS: Final = frozenset(k for k, v in EVENT_KINDS.items() if not v.offered_on)
 """Kinds read from platform rows (codes 10, 12, 90-99) that a student never picks."""
+
+DATED_AHEAD_KINDS: Final = frozenset({"admission_offer_declined", "patient_available"})
+"""Kinds dated by rule on a day that may still be ahead when they are recorded: the declined
+admission date a treatment adjustment runs from (a patient turns down next week's TCI today),
+and the day the patient said they are available again. Until that day comes the engine
+ignores them (``in_future``) and the clock counts as before; from it, they apply."""
 
 
 def kinds_offered(pathway_type: str) -> list[str]:

@@ -88,19 +88,22 @@ def event_entry(
     pathway_type: str = "rtt",
     clock_start: dt.date | None = None,
     today: dt.date | None = None,
+    priority: str | None = None,
 ) -> dict[str, Any]:
     """A new `events` entry in the platform's shape (date, code, description, added_by) plus
     the engine `kind`. The code of a clock start depends on what stopped the clock before it
     (a `new_clock` is 10 after a nullified DNA, 11 after active monitoring; on RTT a decision to
     treat after active monitoring starts the new clock, code 11), which the engine works out
-    from the clock as it stood on the event's date."""
+    from the clock as it stood on the event's date (with the row's priority, a clock input)."""
     if kind not in EVENT_KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     ended_by = None
     if kind in ("new_clock", "decision_to_treat") and clock_start is not None:
         earlier = [e for e in events_from_json(previous) if e.date <= on]
         try:
-            state = evaluate(pathway_type, clock_start, earlier, max(on, clock_start))
+            state = evaluate(
+                pathway_type, clock_start, earlier, max(on, clock_start), priority=priority
+            )
             ended_by = None if state.running else state.ended_by
         except ValueError:
             ended_by = None
@@ -175,11 +178,16 @@ def stored_booking_columns(
     pathway_type: str | None,
     clock_start: dt.date | None,
     events: Sequence[Mapping[str, Any]] | None,
+    priority: str | None = None,
 ) -> dict[str, Any]:
     """The stored booking summaries (see sql/080), written with every bot write that changes
-    a row's bookings or what they mean for the clock (events, clock start, pathway type).
-    What each booking means is the engine's answer (`bot.rules.bookings.meaning`)."""
+    a row's bookings or what they mean for the clock (events, clock start, pathway type,
+    priority). What each booking means is the engine's answer (`bot.rules.bookings.meaning`),
+    given the row's priority like every other clock (an Urgent suspected cancer RTT row keeps
+    its clock after a first-appointment DNA, so its bookings still count)."""
     return {
-        **stored_booking_fields(appointments, pathway_type, clock_start, events_from_json(events)),
+        **stored_booking_fields(
+            appointments, pathway_type, clock_start, events_from_json(events), priority=priority
+        ),
         "booking_computed_at": dt.datetime.now(dt.UTC),
     }

@@ -212,7 +212,9 @@ class ScenarioPatient:
             "appointments": appointments,
             **({"current_status": status} if status else {}),
             **stored_clock_fields(self.pathway_type, start, entries, today, self.priority),
-            **stored_booking_columns(appointments, self.pathway_type, start, entries),
+            **stored_booking_columns(
+                appointments, self.pathway_type, start, entries, self.priority
+            ),
         }
 
 

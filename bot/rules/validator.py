@@ -21,6 +21,7 @@ from typing import Final, Literal
 
 from bot.rules.dates import format_date
 from bot.rules.pathway import (
+    DATED_AHEAD_KINDS,
     EVENT_KINDS,
     LEGACY_PATHWAY_TYPES,
     PATHWAY_TYPES,
@@ -247,7 +248,7 @@ def validate(
                         at,
                     )
                 )
-            else:
+            elif ig.kind not in DATED_AHEAD_KINDS:  # those are dated ahead by rule
                 findings.append(
                     Finding(
                         "warning",

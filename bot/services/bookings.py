@@ -28,11 +28,13 @@ def pathway_columns(
     clock_start: dt.date | None,
     events: Sequence[Mapping[str, Any]] | None,
     today: dt.date,
+    priority: str | None = None,
 ) -> dict[str, Any]:
     """The stored booking summaries and, where the platform has a word for the patient's
-    place on the pathway, `current_status` (otherwise the stored one is left alone)."""
-    columns = stored_booking_columns(appointments, pathway_type, clock_start, events)
-    state = evaluate_row(pathway_type, clock_start, events, today)
+    place on the pathway, `current_status` (otherwise the stored one is left alone).
+    ``priority`` is the row's priority: a clock input like the others."""
+    columns = stored_booking_columns(appointments, pathway_type, clock_start, events, priority)
+    state = evaluate_row(pathway_type, clock_start, events, today, priority=priority)
     status = platform_status(state, events_from_json(events), decode_bookings(appointments))
     if status is not None:
         columns["current_status"] = status

@@ -160,6 +160,7 @@ def booking_summary(
         patient.clock_start_date,
         events_from_json(patient.events),
         at_risk_days=thresholds,
+        priority=patient.priority,
     )
 
 

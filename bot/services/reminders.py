@@ -181,7 +181,8 @@ def _bookings(row: CandidateRow, state: ClockState | None, day: dt.date) -> Book
         return summarise((), state, day, None, None, ())
     try:
         return summarise(row.appointments, state, day, row.pathway_type, row.clock_start_date,
-                         events_from_json(readable_events(row.events)))  # fmt: skip
+                         events_from_json(readable_events(row.events)),
+                         priority=row.priority)  # fmt: skip
     except Exception:  # an unreadable row must not sink the whole digest
         return summarise((), state, day, None, None, ())
 
