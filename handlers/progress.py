@@ -363,9 +363,7 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
     services = context.services
     try:
         cohort = await services.tutoring.cohort(student.email, cohort_id)
-        summaries = await services.tutoring.students(
-            student.email, cohort_id, services.clock.today()
-        )
+        summaries = await services.tutoring.students(student.email, cohort_id)
         settings = services.settings
         bookings = await services.tutoring.booking_counts(
             student.email, cohort_id, services.clock.today(),

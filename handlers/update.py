@@ -51,7 +51,7 @@ from handlers.card import send_card
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only
 from storage.models import Patient
-from storage.patients import PatientNotFoundError, StaleWriteError
+from storage.patients import PatientNotFoundError, StaleWriteError, UnwritableJsonError
 
 FIND = "find"
 PICK = "pick"
@@ -220,6 +220,8 @@ class UpdateForm(Form):
     async def stop(self, stop: _Stop, draft: Draft, update: Update, context: BotContext) -> int:
         if stop.why == "unlinked":
             return await self.finish(common.NOT_LINKED, draft, update, context)
+        if stop.why == "unwritable":
+            return await self.finish(text.EVENTS_UNWRITABLE, draft, update, context)
         if stop.why == "gone" or stop.current is None:
             return await self.finish(text.GONE, draft, update, context)
         await self.finish(text.STALE, draft, update, context)
@@ -514,6 +516,11 @@ class UpdateForm(Form):
                 raise _Stop("unlinked")
             return await self.open_patient(action[2:], draft, update, context, student)
         if step == MENU and action in ("a:event", "a:edit", "a:note"):
+            if action == "a:event":
+                patient, _ = await self.load(draft, update, context)
+                if not patient.events_writable:
+                    return await self.show(MENU, draft, update, context,
+                                           error=text.EVENTS_UNWRITABLE)  # fmt: skip
             target = {"a:event": KIND, "a:edit": FIELD, "a:note": NOTE}[action]
             draft["mode"] = "event" if target == KIND else "field"
             return await self.go(target, draft, update, context)
@@ -615,6 +622,8 @@ class UpdateForm(Form):
             raise _Stop("stale", exc.current) from None
         except PatientNotFoundError:
             raise _Stop("gone") from None
+        except UnwritableJsonError:
+            raise _Stop("unwritable") from None
 
     async def conclude(
         self, done: str, patient: Patient, draft: Draft, update: Update, context: BotContext

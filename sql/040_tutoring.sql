@@ -120,7 +120,6 @@ create table if not exists ptl_bot.quiz_answers (
 create schema if not exists ptl_tutor;
 revoke all on schema ptl_tutor from public;
 grant usage on schema ptl_tutor to authenticated;
-alter default privileges in schema ptl_tutor revoke execute on functions from public;
 
 -- The caller's email when they are staff; otherwise refuse (42501 insufficient_privilege).
 create or replace function ptl_tutor.caller_staff_email() returns text

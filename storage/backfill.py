@@ -32,35 +32,31 @@ log = logging.getLogger(__name__)
 Compute = Callable[[str | None, dt.date | None, Any, dt.date, str | None], Mapping[str, Any]]
 """(pathway type, clock start, events, today, priority) -> the stored clock fields."""
 
+# The engine's results, all in bot-owned columns. A machine write never touches the
+# platform's own columns (`rtt_code`, `clock_status`, ...: only a student's edit in the bot
+# writes those, README), and the touch trigger (sql/051) keeps `version` and `updated_at`.
 _OUTPUTS = (
     "breach_date",
     "clock_state",
-    "rtt_code",
-    "clock_status",
     "clock_stopped_on",
     "clock_breached",
 )
 _SELECT = (
     "select id, pathway_type, clock_start_date, events, priority,"
-    " breach_date, clock_state, rtt_code, clock_status, clock_stopped_on, clock_breached,"
-    " clock_computed_at"
+    " breach_date, clock_state, clock_stopped_on, clock_breached, clock_computed_at"
     " from public.ptl_patients"
 )
-# Where the engine has nothing to say (no clock start, unknown pathway type) the row's own
-# RTT code and status are kept: they are the platform's data, not ours to blank.
 _WRITE = """
 update public.ptl_patients p
    set breach_date = v.breach_date,
        clock_state = v.clock_state,
-       rtt_code = coalesce(v.rtt_code, p.rtt_code),
-       clock_status = coalesce(v.clock_status, p.clock_status),
        clock_stopped_on = v.stopped_on,
        clock_breached = v.breached,
-       clock_computed_at = v.computed_at
-  from unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-              $7::date[], $8::boolean[])
-       as v(id, breach_date, clock_state, rtt_code, clock_status, computed_at, stopped_on,
-            breached)
+       clock_computed_at = v.computed_at,
+       clock_as_of = v.as_of
+  from unnest($1::bigint[], $2::date[], $3::text[], $4::timestamptz[], $5::date[],
+              $6::boolean[], $7::date[])
+       as v(id, breach_date, clock_state, computed_at, stopped_on, breached, as_of)
  where p.id = v.id
 """
 
@@ -205,7 +201,7 @@ class ClockBackfill:
         *,
         only_changed: bool,
     ) -> int:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [])
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
         for row in rows:
             fields = _safe_compute(compute, row, today)
             if only_changed and _unchanged(fields, row):
@@ -213,26 +209,18 @@ class ClockBackfill:
             columns[0].append(row["id"])
             columns[1].append(fields.get("breach_date"))
             columns[2].append(fields.get("clock_state") or "unknown")
-            columns[3].append(fields.get("rtt_code"))
-            columns[4].append(fields.get("clock_status"))
-            columns[5].append(fields.get("clock_computed_at") or dt.datetime.now(dt.UTC))
-            columns[6].append(fields.get("clock_stopped_on"))
-            columns[7].append(fields.get("clock_breached"))
+            columns[3].append(fields.get("clock_computed_at") or dt.datetime.now(dt.UTC))
+            columns[4].append(fields.get("clock_stopped_on"))
+            columns[5].append(fields.get("clock_breached"))
+            columns[6].append(today)
         if columns[0]:
             await conn.execute(_WRITE, *columns)
         return len(columns[0])
 
 
 def _unchanged(fields: Mapping[str, Any], row: asyncpg.Record) -> bool:
-    """True when writing `fields` would leave the row's stored values as they are (a missing
-    RTT code or status keeps the row's own, see `_WRITE`)."""
-    for key in _OUTPUTS:
-        new = fields.get(key)
-        if new is None and key in ("rtt_code", "clock_status"):
-            continue
-        if new != row[key]:
-            return False
-    return True
+    """True when writing `fields` would leave the row's stored results as they are."""
+    return all(fields.get(key) == row[key] for key in _OUTPUTS)
 
 
 def _safe_compute(compute: Compute, row: asyncpg.Record, today: dt.date) -> Mapping[str, Any]:

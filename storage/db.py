@@ -17,6 +17,9 @@ from typing import Any
 
 import asyncpg
 
+BOT_CLAIM = "ptl_bot"
+"""The claim that tells the database a student transaction is the bot's, not the platform's."""
+
 
 def normalise_email(email: str) -> str:
     """Emails are stored trimmed and lower-case and always compared that way."""
@@ -63,8 +66,14 @@ class Database:
 
     @asynccontextmanager
     async def student(self, email: str) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction in which row-level security applies as the given student."""
-        claims = json.dumps({"email": normalise_email(email), "role": "authenticated"})
+        """A transaction in which row-level security applies as the given student.
+
+        The claims also carry `"ptl_bot": true`, which marks the transaction as the bot's
+        (sql/051): only then are the bin's rows visible and the bot-owned columns writable.
+        A student's own token cannot carry it: Supabase Auth signs the top-level claims."""
+        claims = json.dumps(
+            {"email": normalise_email(email), "role": "authenticated", BOT_CLAIM: True}
+        )
         async with self.pool.acquire() as conn, conn.transaction():
             # One round trip: switch role and set claims for this transaction only.
             await conn.execute(

@@ -188,3 +188,75 @@ async def anonymous_visible_rows(db: Database) -> int | None:
             return int(await conn.fetchval(f"select count(*) from {PATIENTS}"))
     except asyncpg.InsufficientPrivilegeError:
         return None
+
+
+# The bot's own schemas, and the privileges the student path needs and no more (sql/050).
+BOT_SCHEMAS = ("ptl_bot", "ptl_tutor", "ptl_student")
+STUDENT_TABLE_PRIVILEGES = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})
+STUDENT_SEQUENCE_PRIVILEGES = frozenset({"USAGE"})
+_TABLE_PRIVILEGES = (
+    "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN",
+)  # fmt: skip
+
+
+async def functions_without_search_path(conn: asyncpg.Connection) -> list[str]:
+    """The bot's functions, and any function a trigger on ptl_patients runs, whose
+    search_path is not fixed (Supabase's Security Advisor: function_search_path_mutable)."""
+    rows = await conn.fetch(
+        """
+        select distinct p.oid::regprocedure::text as name
+          from pg_proc p
+          join pg_namespace n on n.oid = p.pronamespace
+         where (n.nspname = any($1::text[])
+                or p.oid in (select t.tgfoid from pg_trigger t
+                              where t.tgrelid = to_regclass($2) and not t.tgisinternal))
+           and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c
+                            where c like 'search_path=%')
+         order by 1
+        """,
+        list(BOT_SCHEMAS),
+        PATIENTS,
+    )
+    return [r["name"] for r in rows]
+
+
+@dataclass(frozen=True)
+class ApiGrants:
+    """What each API role holds on ptl_patients and on its id sequence."""
+
+    sequence: str | None
+    table: dict[str, frozenset[str]]
+    on_sequence: dict[str, frozenset[str]]
+
+
+async def api_grants(conn: asyncpg.Connection) -> ApiGrants:
+    version = int(await conn.fetchval("show server_version_num"))
+    privileges = [p for p in _TABLE_PRIVILEGES if p != "MAINTAIN" or version >= 170000]
+    sequence = await conn.fetchval(
+        "select case when to_regclass($1) is null then null"
+        " else pg_get_serial_sequence($1, 'id') end",
+        PATIENTS,
+    )
+    table: dict[str, frozenset[str]] = {}
+    on_sequence: dict[str, frozenset[str]] = {}
+    for role in API_ROLES:
+        if not await conn.fetchval("select 1 from pg_roles where rolname = $1", role):
+            continue
+        held = await conn.fetchval(
+            "select coalesce(array_agg(p), '{}') from unnest($3::text[]) p"
+            " where has_table_privilege($1, $2, p)",
+            role,
+            PATIENTS,
+            privileges,
+        )
+        table[role] = frozenset(held)
+        if sequence:
+            held = await conn.fetchval(
+                "select coalesce(array_agg(p), '{}') from unnest($3::text[]) p"
+                " where has_sequence_privilege($1, $2, p)",
+                role,
+                sequence,
+                ["USAGE", "SELECT", "UPDATE"],
+            )
+            on_sequence[role] = frozenset(held)
+    return ApiGrants(sequence, table, on_sequence)

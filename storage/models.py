@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # Columns a student (through the bot) may set directly. Ownership (`user_email`), identity
 # (`id`, `patient_id`) and bookkeeping (`version`, timestamps) are never taken from input.
@@ -38,6 +38,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "booking_open_dates",
     "booking_late_dates",
     "booking_computed_at",
+    "clock_as_of",
 )
 
 
@@ -86,6 +87,7 @@ class PatientIn(BaseModel):
     booking_open_dates: list[date] = Field(default_factory=list)
     booking_late_dates: list[date] = Field(default_factory=list)
     booking_computed_at: datetime | None = None
+    clock_as_of: date | None = None
 
 
 class Patient(BaseModel):
@@ -128,16 +130,68 @@ class Patient(BaseModel):
     booking_open_dates: list[date] = Field(default_factory=list)
     booking_late_dates: list[date] = Field(default_factory=list)
     booking_computed_at: datetime | None = None
+    clock_as_of: date | None = None
+    bin_version: int | None = None
+
+    # The `events` value exactly as stored (any JSON, or None), for writers that must
+    # keep a platform value's shape: `events` above holds only its object entries (see
+    # `json_objects`). `appointments` is kept as stored already (see above).
+    stored_events: Any = None
+
+    @property
+    def events_writable(self) -> bool:
+        """May the bot write `events` back? Only when nothing in the stored value would be
+        lost by writing the object entries: it is absent, or a list of objects only."""
+        return _only_objects(self.stored_events)
 
     @classmethod
     def from_record(cls, record: Any) -> Patient:
+        """A row of any provenance. The JSON lists are decoded by `json_objects`; a field
+        this model cannot read (a platform column of an unexpected type) is left at its
+        default so the rest of the row still shows. Raises RowDecodeError (naming fields,
+        never values) only when what identifies the row is unreadable."""
         data = dict(record)
+        data["stored_events"] = data.get("events")
+        data["events"] = json_objects(data["stored_events"])
         # Platform rows may hold NULL where the bot expects a list.
         data["appointments"] = data.get("appointments") or []
         data["booking_open_dates"] = data.get("booking_open_dates") or []
         data["booking_late_dates"] = data.get("booking_late_dates") or []
-        data["events"] = data.get("events") or []
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors(include_input=False) if e["loc"]}
+        unreadable = sorted(bad & set(_IDENTITY))
+        if unreadable:
+            where = "" if "id" in unreadable else f" id {data.get('id')}"
+            raise RowDecodeError(f"ptl_patients row{where}: unreadable {', '.join(unreadable)}")
+        for name in bad:
+            data.pop(name, None)
         return cls.model_validate(data)
+
+
+_IDENTITY = frozenset({"id", "patient_id", "user_email"})
+
+
+class RowDecodeError(Exception):
+    """A row lacks what identifies it (id, patient_id, user_email). The message names the
+    row's id and the fields only: never a value, which could be a patient's details."""
+
+
+def json_objects(value: Any) -> list[dict[str, Any]]:
+    """The object entries of a stored JSON list; anything else (an object, a string, a
+    number, null, the non-objects in `[1, "x", null]`) counts as no entries.
+
+    The one place a row's `events` of any shape are read: `Patient.from_record` uses it, and
+    services use it for raw JSON they select, so one odd platform row never fails a whole
+    screen. (`appointments` are read by `bot.rules.bookings.decode_bookings`.)"""
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, dict)]
+
+
+def _only_objects(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(i, dict) for i in value))
 
 
 class PatientStats(BaseModel):

@@ -39,6 +39,26 @@ class PatientNotFoundError(Exception):
     """No such patient for this student (or it belongs to someone else: RLS hides it)."""
 
 
+class UnwritableJsonError(Exception):
+    """The row's stored `events` (or `appointments`) is not in a shape the bot can write back
+    without losing something the platform stored (an object, a string, non-object entries).
+    Nothing was written; the column is named, never its value."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(f"the stored {column} cannot be written back safely")
+        self.column = column
+
+
+# A JSON column the bot may replace only when nothing stored in it would be lost: `events`
+# is rewritten from its object entries, so it must hold objects only; `appointments` is
+# rewritten from the whole stored list (bot.rules.bookings keeps every item), so any list.
+_WRITABLE_JSON = {
+    "events": "(events is null or (jsonb_typeof(events) = 'array' and not exists ("
+    "select 1 from jsonb_array_elements(events) e where jsonb_typeof(e) <> 'object')))",
+    "appointments": "(appointments is null or jsonb_typeof(appointments) = 'array')",
+}
+
+
 def new_patient_id() -> str:
     """A fresh id that looks like the platform's `PTL...` ids."""
     return "PTL" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
@@ -129,16 +149,18 @@ class PatientRepository:
         if not changes:
             return await self.get(email, patient_id)
         sets = ", ".join(f"{col} = ${i}" for i, col in enumerate(changes, start=3))
+        guards = "".join(f" and {_WRITABLE_JSON[c]}" for c in changes if c in _WRITABLE_JSON)
         async with self.db.student(email) as conn:
             row = await conn.fetchrow(
                 f"update public.ptl_patients set {sets}, last_updated = now()"
-                " where patient_id = $1 and version = $2 and deleted_at is null returning *",
+                f" where patient_id = $1 and version = $2 and deleted_at is null{guards}"
+                " returning *",
                 patient_id,
                 expected_version,
                 *changes.values(),
             )
             if row is None:
-                await self._raise_missing_or_stale(conn, patient_id)
+                await self._raise_missing_or_stale(conn, patient_id, expected_version, changes)
         return Patient.from_record(row)
 
     async def soft_delete(
@@ -148,7 +170,10 @@ class PatientRepository:
         30-day restore window follows the same clock as everything else); default now()."""
         async with self.db.student(email) as conn:
             row = await conn.fetchrow(
-                "update public.ptl_patients set deleted_at = coalesce($3, now())"
+                # bin_version: the version binning gives the row (the trigger adds one),
+                # so the purge can tell a row changed since (sql/051).
+                "update public.ptl_patients set deleted_at = coalesce($3, now()),"
+                " bin_version = version + 1"
                 " where patient_id = $1 and version = $2 and deleted_at is null returning *",
                 patient_id,
                 expected_version,
@@ -161,7 +186,7 @@ class PatientRepository:
     async def restore(self, email: str, patient_id: str) -> Patient:
         async with self.db.student(email) as conn:
             row = await conn.fetchrow(
-                "update public.ptl_patients set deleted_at = null"
+                "update public.ptl_patients set deleted_at = null, bin_version = null"
                 " where patient_id = $1 and deleted_at is not null returning *",
                 patient_id,
             )
@@ -170,10 +195,13 @@ class PatientRepository:
         return Patient.from_record(row)
 
     async def purge_bin(self, email: str, older_than: datetime) -> int:
-        """Hard-delete the student's binned rows past the restore window."""
+        """Hard-delete the student's binned rows past the restore window, except any row
+        changed after it was binned (its version moved on from `bin_version`): those stay
+        in the bin, restorable, because deleting them would lose the change."""
         async with self.db.student(email) as conn:
             result = await conn.execute(
-                "delete from public.ptl_patients where deleted_at < $1", older_than
+                "delete from public.ptl_patients where deleted_at < $1 and bin_version = version",
+                older_than,
             )
         return int(result.split()[-1])
 
@@ -181,12 +209,13 @@ class PatientRepository:
         """Hard-delete every student's binned rows past the restore window.
 
         Service path on purpose: the daily clean-up job acts for all students at once and no
-        student is "signed in" for it. Only rows already soft-deleted before `older_than`
-        are touched.
+        student is "signed in" for it. Only rows already soft-deleted before `older_than`,
+        and not changed since, are touched (see `purge_bin`).
         """
         async with self.db.service() as conn:
             result = await conn.execute(
-                "delete from public.ptl_patients where deleted_at is not null and deleted_at < $1",
+                "delete from public.ptl_patients where deleted_at is not null"
+                " and deleted_at < $1 and bin_version = version",
                 older_than,
             )
         return int(result.split()[-1])
@@ -218,12 +247,26 @@ class PatientRepository:
         )
 
     @staticmethod
-    async def _raise_missing_or_stale(conn: asyncpg.Connection, patient_id: str) -> None:
+    async def _raise_missing_or_stale(
+        conn: asyncpg.Connection,
+        patient_id: str,
+        expected_version: int | None = None,
+        changes: dict[str, Any] | None = None,
+    ) -> None:
         current = await conn.fetchrow(
             "select * from public.ptl_patients where patient_id = $1", patient_id
         )
         if current is None or current["deleted_at"] is not None:
             raise PatientNotFoundError(patient_id)
+        if current["version"] == expected_version:
+            # Still the version the caller read: a JSON guard refused the write.
+            stored = Patient.from_record(current)
+            if "events" in (changes or {}) and not stored.events_writable:
+                raise UnwritableJsonError("events")
+            if "appointments" in (changes or {}) and not isinstance(
+                stored.stored_appointments, list | None
+            ):
+                raise UnwritableJsonError("appointments")
         raise StaleWriteError(Patient.from_record(current))
 
 

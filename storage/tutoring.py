@@ -112,8 +112,24 @@ def _json_list(value: object) -> list[str]:
 class TutorRepository:
     """Tutor reads (and the one tutor write, removing a member) through `ptl_tutor`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, timezone: str = "Europe/London") -> None:
         self.db = db
+        self.timezone = timezone
+        self._zone_recorded = False
+
+    async def _record_timezone(self) -> None:
+        """Tell the database which zone "today" is in for tutors' breach counts (sql/052),
+        once per process: the count uses the database's own date, never a caller's."""
+        if self._zone_recorded:
+            return
+        async with self.db.service() as conn:
+            await conn.execute(
+                "insert into ptl_bot.clock_zone as z (id, timezone) values (1, $1)"
+                " on conflict (id) do update set timezone = excluded.timezone,"
+                " updated_at = now() where z.timezone is distinct from excluded.timezone",
+                self.timezone,
+            )
+        self._zone_recorded = True
 
     async def _fetch(self, tutor_email: str, query: str, *args: object) -> list[asyncpg.Record]:
         try:
@@ -138,9 +154,11 @@ class TutorRepository:
         )
         return [Member(**dict(r)) for r in rows]
 
-    async def students(self, tutor_email: str, cohort_id: int, today: date) -> list[StudentSummary]:
+    async def students(self, tutor_email: str, cohort_id: int) -> list[StudentSummary]:
+        """Each member's PTL in summary; "breached" as at the database's today (sql/052)."""
+        await self._record_timezone()
         rows = await self._fetch(
-            tutor_email, "select * from ptl_tutor.cohort_students($1, $2)", cohort_id, today
+            tutor_email, "select * from ptl_tutor.cohort_students($1)", cohort_id
         )
         return [StudentSummary(**dict(r)) for r in rows]
 

@@ -29,11 +29,24 @@ async def pg_admin() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db_dsn(pg_admin: str) -> AsyncIterator[str]:
-    """DSN of a fresh, fully migrated database for this test only."""
+async def db_name(pg_admin: str) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for this test only."""
     name = await pg.create_test_database(pg_admin)
-    yield pg.dsn_for(pg_admin, name)
+    yield name
     await pg.drop_database(pg_admin, name)
+
+
+@pytest.fixture
+def db_dsn(pg_admin: str, db_name: str) -> str:
+    """The bot's DSN for this test's database: `postgres`, not a superuser, as on Supabase."""
+    return pg.dsn_for(pg_admin, db_name)
+
+
+@pytest.fixture
+def superuser_dsn(pg_admin: str, db_name: str) -> str:
+    """supabase_admin on this test's database: for what only Supabase itself could do
+    (changing role attributes, owning objects as supabase_admin)."""
+    return pg.superuser_dsn_for(pg_admin, db_name)
 
 
 @pytest.fixture

@@ -3,6 +3,11 @@
 Why a database per test: each test sees exactly the migrated schema and nothing another test
 left behind, with no mocking and no shared state. Copying a migrated template database is a
 file copy on the server (tens of milliseconds), far cheaper than migrating again.
+
+The server is shaped like a Supabase project (tests/supabase_bootstrap.py): the bot logs in as
+the non-superuser `postgres`, owns what it migrates, and meets Supabase's default grants and
+`auth` functions. `dsn_for` gives the bot's DSN for a database; `superuser_dsn_for` the
+supabase_admin one, for what only Supabase itself could do.
 """
 
 from __future__ import annotations
@@ -16,19 +21,25 @@ import asyncpg
 
 from storage.embedded import start_embedded, with_database
 from storage.migrations import migrate
+from tests import supabase_bootstrap as supabase
 
 TEMPLATE = f"ptl_test_template_{os.getpid()}"
 _counter = itertools.count(1)
 
 
 async def admin_dsn() -> str:
-    """`PTL_TEST_DATABASE_URL` (a superuser DSN) if set, else the embedded server."""
+    """A superuser DSN (supabase_admin) on a Supabase-shaped server: `PTL_TEST_DATABASE_URL`
+    if set (e.g. a supabase/postgres container, logged in as supabase_admin), else a fresh
+    embedded cluster made to look like one."""
     url = os.environ.get("PTL_TEST_DATABASE_URL")
     if url:
-        return url
-    data_dir = Path(tempfile.mkdtemp(prefix="ptl-test-pg-"))
-    admin = start_embedded(data_dir)
-    await _throwaway_durability(admin)
+        admin = url
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="ptl-test-pg-"))
+        bootstrap = start_embedded(data_dir)
+        await _throwaway_durability(bootstrap)
+        admin = await supabase.take_over_embedded_cluster(bootstrap)
+    await supabase.create_roles(admin)
     return admin
 
 
@@ -45,29 +56,38 @@ async def _throwaway_durability(admin: str) -> None:
         await conn.close()
 
 
-def dsn_for(admin: str, database: str) -> str:
+def superuser_dsn_for(admin: str, database: str) -> str:
     if "?" in admin or admin.rstrip("/").count("/") >= 3:
         return with_database(admin, database)
     return f"{admin.rstrip('/')}/{database}"
 
 
-async def create_template(admin: str) -> None:
+def dsn_for(admin: str, database: str) -> str:
+    """The bot's DSN for `database`: logged in as `postgres`, as on Supabase."""
+    return supabase.role_dsn(superuser_dsn_for(admin, database), supabase.BOT_ROLE)
+
+
+async def create_database(admin: str, name: str, *, template: str | None = None) -> None:
+    """A database owned by `postgres`, set up as a Supabase project's (or copied from one)."""
     conn = await asyncpg.connect(admin)
     try:
-        await conn.execute(f'drop database if exists "{TEMPLATE}" with (force)')
-        await conn.execute(f'create database "{TEMPLATE}"')
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+        copy = f' template "{template}" strategy file_copy' if template else ""
+        await conn.execute(f'create database "{name}" owner {supabase.BOT_ROLE}{copy}')
     finally:
         await conn.close()
+    if template is None:
+        await supabase.prepare_database(superuser_dsn_for(admin, name))
+
+
+async def create_template(admin: str) -> None:
+    await create_database(admin, TEMPLATE)
     await migrate(dsn_for(admin, TEMPLATE))
 
 
 async def create_test_database(admin: str) -> str:
     name = f"ptl_test_{os.getpid()}_{next(_counter)}"
-    conn = await asyncpg.connect(admin)
-    try:
-        await conn.execute(f'create database "{name}" template "{TEMPLATE}" strategy file_copy')
-    finally:
-        await conn.close()
+    await create_database(admin, name, template=TEMPLATE)
     return name
 
 

@@ -96,8 +96,9 @@ async def test_platform_rows_without_clock_fields_are_backfilled(db: Database) -
     assert await backfill.dirty_count() == 0
     a, b, c = [await row(db, p) for p in ("PTLA", "PTLB", "PTLC")]
     assert (a["clock_state"], a["breach_date"]) == ("running", D(2024, 10, 1) + dt.timedelta(127))
-    assert a["clock_status"] == "Running" and a["rtt_code"] == "20"
-    assert b["clock_state"] == "stopped" and b["rtt_code"] == "30"
+    # The platform's own columns are never filled in the background (issue 13, point 3).
+    assert (a["rtt_code"], a["clock_status"]) == (None, None)
+    assert b["clock_state"] == "stopped" and b["rtt_code"] is None
     # A legacy 2ww row is a 28-day FDS clock under the current rules.
     assert c["breach_date"] == D(2025, 2, 20) + dt.timedelta(29)
     assert all(r["clock_computed_at"] is not None for r in (a, b, c))

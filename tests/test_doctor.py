@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from telegram.error import NetworkError
 from telegram.request import BaseRequest, RequestData
@@ -150,13 +151,20 @@ async def test_private_schema_exposed_to_students_is_flagged(db: Database, db_ds
     assert _levels(findings, "Bot schema") == {"error"}
 
 
-async def test_a_student_role_that_bypasses_rls_is_flagged(db: Database, db_dsn: str) -> None:
-    # Roles are cluster-wide: restore at once, whatever happens.
-    await _admin(db, "alter role authenticated bypassrls")
+async def test_a_student_role_that_bypasses_rls_is_flagged(
+    db: Database, db_dsn: str, superuser_dsn: str
+) -> None:
+    # Only a superuser may change this (on Supabase, supabase_admin). Roles are
+    # cluster-wide: restore at once, whatever happens.
+    admin = await asyncpg.connect(superuser_dsn)
     try:
-        findings = await _examine(db_dsn)
+        await admin.execute("alter role authenticated bypassrls")
+        try:
+            findings = await _examine(db_dsn)
+        finally:
+            await admin.execute("alter role authenticated nobypassrls")
     finally:
-        await _admin(db, "alter role authenticated nobypassrls")
+        await admin.close()
     role = [f for f in findings if f.check == "Student role"]
     assert role and role[0].level == "error" and "nobypassrls" in role[0].fix
 

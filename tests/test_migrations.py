@@ -15,10 +15,9 @@ from tests import pg
 
 @pytest.fixture
 async def empty_dsn(pg_admin: str):
+    """A new Supabase-shaped database nothing has migrated (the bot's DSN for it)."""
     name = f"ptl_empty_{id(object())}"
-    conn = await asyncpg.connect(pg_admin)
-    await conn.execute(f'create database "{name}"')
-    await conn.close()
+    await pg.create_database(pg_admin, name)
     yield pg.dsn_for(pg_admin, name)
     await pg.drop_database(pg_admin, name)
 
@@ -55,8 +54,12 @@ async def test_failed_migration_leaves_no_trace(db_dsn: str, tmp_path: Path) -> 
     (sql_dir / "999_broken.sql").write_text(
         "create table public.half_done (id int);\nselect * from no_such_table;\n"
     )
-    with pytest.raises(asyncpg.UndefinedTableError):
+    with pytest.raises(MigrationError) as refused:
         await migrate(db_dsn, sql_dir)
+    # One message naming the file, what the database said and what to do; no traceback.
+    assert str(refused.value).startswith("999_broken.sql failed and was rolled back:")
+    assert 'relation "no_such_table" does not exist' in str(refused.value)
+    assert "Fix:" in str(refused.value)
     conn = await asyncpg.connect(db_dsn)
     try:
         assert await conn.fetchval("select to_regclass('public.half_done')") is None

@@ -68,8 +68,10 @@ async def test_tutor_sees_own_cohort_summaries(db: Database, world: dict[str, in
     repo = TutorRepository(db)
     cohorts = await repo.cohorts(TUTOR_A)
     assert [(c.name, c.members) for c in cohorts] == [("Group A", 1)]
-    [sam] = await repo.students(TUTOR_A, world["a"], TODAY)
-    assert (sam.email, sam.ptl_size, sam.breached) == (SAM, 2, 1)
+    [sam] = await repo.students(TUTOR_A, world["a"])
+    # Breached as at the database's own date (sql/052), not this test's March 2025: by now
+    # both of Sam's running clocks have breached.
+    assert (sam.email, sam.ptl_size, sam.breached) == (SAM, 2, 2)
     assert sam.last_ptl_change is not None
     [member] = await repo.members(TUTOR_A, world["a"])
     assert member.email == SAM and not member.linked
@@ -78,7 +80,7 @@ async def test_tutor_sees_own_cohort_summaries(db: Database, world: dict[str, in
 async def test_tutor_cannot_read_another_tutors_cohort(db: Database, world: dict[str, int]) -> None:
     repo = TutorRepository(db)
     with pytest.raises(NotYourCohortError):
-        await repo.students(TUTOR_A, world["b"], TODAY)
+        await repo.students(TUTOR_A, world["b"])
     with pytest.raises(NotYourCohortError):
         await repo.members(TUTOR_A, world["b"])
     with pytest.raises(NotYourCohortError):
@@ -130,13 +132,13 @@ async def test_a_student_calling_the_functions_is_refused(
     with pytest.raises(NotStaffError):
         await repo.cohorts(SAM)
     with pytest.raises(NotStaffError):
-        await repo.students(SAM, world["a"], TODAY)
+        await repo.students(SAM, world["a"])
     with pytest.raises(NotStaffError):
         await repo.remove_member(SAM, world["a"], SAM)
     # A removed staff member loses access at once.
     await StaffRepository(db).remove(TUTOR_A)
     with pytest.raises(NotStaffError):
-        await repo.students(TUTOR_A, world["a"], TODAY)
+        await repo.students(TUTOR_A, world["a"])
 
 
 async def test_tutor_cannot_read_patient_rows_or_bot_tables(

@@ -122,7 +122,7 @@ async def test_record_treatment_shows_before_after_and_saves(bot: Bot, db: Datab
     assert (saved.clock_state, saved.rtt_code, saved.clock_status) == (
         "stopped",
         "30",
-        "Clock stopped",
+        "Stopped",  # the platform's word (README: the platform's table)
     )
     assert saved.breach_date == date(2025, 6, 10)
     assert "update" not in await stored_user_data(db, SAM)

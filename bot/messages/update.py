@@ -155,4 +155,9 @@ GONE = (
     "This patient is no longer on your PTL (deleted, perhaps on the web platform). "
     "Nothing was changed."
 )
+EVENTS_UNWRITABLE = (
+    "This patient's events were saved on the web platform in a form the bot can't add to "
+    "without changing what the platform stored. Nothing was changed: record the event on the "
+    "web platform, or ask your tutor to tidy the row."
+)
 NO_PAUSES = "⏸ {explanation}"

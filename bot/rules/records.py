@@ -45,6 +45,10 @@ _KIND_FOR_CODE: Mapping[str, str] = {
 }
 
 
+PLATFORM_CLOCK_STATUS: Mapping[bool, str] = {True: "Running", False: "Stopped"}
+"""`clock_status` as the web platform words it, by whether the clock is running."""
+
+
 def kind_of(entry: Mapping[str, Any]) -> str | None:
     """The engine kind of a stored event entry (bot-written or platform-written)."""
     kind = entry.get("kind")
@@ -155,8 +159,13 @@ def stored_clock_fields(
     today: dt.date,
     priority: str | None = None,
 ) -> dict[str, Any]:
-    """Column values kept current on every write (see sql/002): for reminders and ordering.
-    `breach_date` is empty while a cancer treatment adjustment is open (nobody knows it yet)."""
+    """Column values a student's save in the bot writes (README: the platform's table).
+
+    The engine's results go in bot-owned columns (`breach_date`, `clock_state`, ...; the
+    backfill writes only these). `breach_date` is empty while a cancer treatment adjustment
+    is open (nobody knows it yet). `rtt_code` and `clock_status` are the platform's own
+    columns, filled on a student's edit in the platform's words: the national RTT code of
+    the latest clock event ("10", "30", ...) and "Running" or "Stopped"."""
     state = evaluate_row(pathway_type, clock_start, events, today, priority=priority)
     return {
         "breach_date": state.breach_date if state else None,
@@ -164,12 +173,14 @@ def stored_clock_fields(
         "rtt_code": str(state.rtt_code) if state else None,
         # Stable wording only: "Breached" / "At risk" change with the date, so they are
         # computed when shown, never stored.
-        "clock_status": ("Running" if state.running else state.status_label) if state else None,
+        "clock_status": PLATFORM_CLOCK_STATUS[state.running] if state else None,
         # For the student's own record (sql/090): when the latest clock stopped, and
         # whether that was after its target ("treated within the standard" is a count).
         "clock_stopped_on": state.clock_stop if state else None,
         "clock_breached": state.breached if state and not state.running else None,
         "clock_computed_at": dt.datetime.now(dt.UTC),
+        # The day the result holds for: events dated later were not counted yet.
+        "clock_as_of": today,
     }
 
 

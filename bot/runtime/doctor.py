@@ -31,7 +31,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import Settings
 from bot.runtime.logs import redact
 from bot.runtime.server import webhook_endpoint
-from storage import health
+from storage import health, platform_table
 from storage.db import Database
 from storage.migrations import MigrationError, pending_migrations
 
@@ -313,28 +313,41 @@ async def database_findings(db: Database) -> list[Finding]:
     """Migrations, row-level security on ptl_patients, roles, and the student path."""
     out: list[Finding] = []
     async with db.pool.acquire() as conn:
+        pending: list[str] = []
         try:
             pending = await pending_migrations(conn)
         except MigrationError as exc:
             out.append(
                 Finding("error", "Migrations", str(exc), "restore the file from git history")
             )
-        else:
-            if pending:
-                out.append(
-                    Finding(
-                        "error",
-                        "Migrations",
-                        f"{len(pending)} not applied: {', '.join(pending)}",
-                        "python -m bot migrate  (the Procfile's release step does this)",
-                    )
+        table = await platform_table.table_facts(conn)
+        blockers = platform_table.problems(table, set(pending))
+        if pending:
+            out.append(
+                Finding(
+                    "error",
+                    "Migrations",
+                    f"{len(pending)} not applied: {', '.join(pending)}"
+                    + ("; migrate would stop first, for the reasons below" if blockers else ""),
+                    "fix the ✗ lines below, then python -m bot migrate"
+                    if blockers
+                    else "python -m bot migrate  (the Procfile's release step does this)",
                 )
-            else:
-                out.append(_ok("Migrations", "up to date"))
+            )
+        elif not any(f.check == "Migrations" for f in out):
+            out.append(_ok("Migrations", "up to date"))
+        out.extend(Finding("error", p.check, p.detail, p.fix) for p in blockers)
+        if table.exists and not any(p.check == "Table owner" for p in blockers):
+            out.append(_ok("Table owner", f"public.ptl_patients belongs to {table.owner}"))
         facts = await health.database_facts(conn)
         roles = await health.role_facts(conn)
+        mutable = await health.functions_without_search_path(conn)
+        grants = await health.api_grants(conn) if facts.patients.exists else None
 
     out.extend(_rls_findings(facts))
+    out.append(_search_path_finding(mutable))
+    if grants is not None:
+        out.extend(_grant_findings(grants))
     out.extend(_role_findings(roles))
     if facts.patients.exists and roles.can_become_authenticated:
         out.extend(await _probe_findings(db, facts))
@@ -412,6 +425,55 @@ def _rls_findings(facts: health.DatabaseFacts) -> list[Finding]:
     else:
         out.append(_ok("Bot schema", "ptl_bot is private to the bot's role"))
     return out
+
+
+def _search_path_finding(functions: list[str]) -> Finding:
+    check = "Function search_path"
+    if not functions:
+        return _ok(check, "every function of the bot, and every trigger on ptl_patients, "
+                   "has a fixed search_path")  # fmt: skip
+    fixes = "\n".join(f"alter function {name} set search_path = '';" for name in functions)
+    return Finding(
+        "warn",
+        check,
+        f"{', '.join(functions)} run with the caller's search_path (Supabase's Security "
+        "Advisor flags this: a caller's own objects could be picked up instead of the "
+        "intended ones)",
+        "python -m bot migrate fixes the bot's own; for the others run:\n" + fixes,
+    )
+
+
+def _grant_findings(grants: health.ApiGrants) -> list[Finding]:
+    """Supabase's default privileges give the API roles everything on a new table; the
+    student path needs four table privileges and USAGE on the id sequence (sql/050)."""
+    check = "API grants"
+    held = grants.table.get("authenticated", frozenset())
+    extra = sorted(held - health.STUDENT_TABLE_PRIVILEGES)
+    on_sequence = grants.on_sequence.get("authenticated", frozenset())
+    extra_sequence = sorted(on_sequence - health.STUDENT_SEQUENCE_PRIVILEGES)
+    if not extra and not extra_sequence:
+        return [_ok(check, "authenticated holds only SELECT, INSERT, UPDATE, DELETE on "
+                    "ptl_patients (and USAGE on its sequence)")]  # fmt: skip
+    what, fixes = [], []
+    if extra:
+        what.append(f"{', '.join(extra)} on ptl_patients")
+        fixes.append(
+            f"revoke {', '.join(extra).lower()} on public.ptl_patients from authenticated;"
+        )
+    if extra_sequence:
+        what.append(f"{', '.join(extra_sequence)} on {grants.sequence}")
+        fixes.append(f"revoke {', '.join(extra_sequence).lower()} on sequence {grants.sequence} "
+                     "from authenticated;")  # fmt: skip
+    danger = " (TRUNCATE ignores row-level security: it would empty every student's PTL)"
+    return [
+        Finding(
+            "error",
+            check,
+            f"authenticated (every signed-in user of the platform) holds {' and '.join(what)}"
+            + (danger if "TRUNCATE" in extra else ""),
+            "\n".join(fixes),
+        )
+    ]
 
 
 def _open_policy_problem(policy: health.Policy) -> str | None:

@@ -36,7 +36,7 @@ def build_services(settings: Settings, db: Database, clock: Clock | None = None)
         cohorts=CohortRepository(db),
         otp=otp,
         exercises=ExerciseRepository(db),
-        tutoring=TutorRepository(db),
+        tutoring=TutorRepository(db, timezone=settings.timezone),
         reminders=ReminderService(db, settings, clock),
     )
     services.verifier = make_verifier(

@@ -17,7 +17,7 @@ import itertools
 import os
 import secrets
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ from bot.services.progress import WEEKLY_LINE_WEEKDAY, StudentRecordService
 from storage.backfill import BackfillReport, ClockBackfill
 from storage.booking_backfill import BookingBackfill
 from storage.db import Database
+from storage.models import json_objects
 from storage.reminders import CandidateRow, Recipient, ReminderRepository
 
 __all__ = [
@@ -63,13 +64,11 @@ WEEK_LINE_CONCURRENCY = 4
 """Students whose weekly line is counted at once (each is one short transaction)."""
 
 
-def readable_events(events: Any) -> list[Mapping[str, Any]]:
+def readable_events(events: Any) -> list[dict[str, Any]]:
     """A row's `events` as the engine can read them: rows written by other tools may hold
     an object, a string or stray non-object entries; those entries are skipped, as
     `bot.rules.records.events_from_json` skips entries it cannot read."""
-    if not isinstance(events, list):
-        return []
-    return [e for e in events if isinstance(e, Mapping)]
+    return json_objects(events)
 
 
 def stored_fields(
