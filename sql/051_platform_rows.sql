@@ -25,10 +25,15 @@ create or replace function ptl_bot.ptl_patients_bot_columns() returns trigger
     set search_path = ''
 as $$
 declare
-    bot_owned constant text[] := array[
-        'version', 'deleted_at', 'bin_version', 'breach_date', 'clock_state',
-        'clock_computed_at', 'clock_inputs_until', 'clock_stopped_on', 'clock_breached',
-        'clock_as_of', 'exercise_id', 'exercise_patient_key'];
+    -- Each bot-owned column as a new platform row starts it (the column's own default);
+    -- columns a later migration adds may be listed before they exist: they are skipped.
+    fresh constant jsonb := '{
+        "version": null, "deleted_at": null, "bin_version": null, "breach_date": null,
+        "clock_state": null, "clock_computed_at": null, "clock_inputs_until": null,
+        "clock_stopped_on": null, "clock_breached": null, "clock_as_of": null,
+        "exercise_id": null, "exercise_patient_key": null,
+        "booking_open_dates": [], "booking_late_dates": [], "booking_computed_at": null
+    }';
     claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
 begin
     if current_user::text not in ('anon', 'authenticated', 'service_role')
@@ -36,11 +41,10 @@ begin
         return new;
     end if;
     if tg_op = 'INSERT' then
-        new := jsonb_populate_record(
-            new, (select jsonb_object_agg(c, null) from unnest(bot_owned) as c));
+        new := jsonb_populate_record(new, fresh);
     else
         new := jsonb_populate_record(
-            new, (select jsonb_object_agg(c, to_jsonb(old) -> c) from unnest(bot_owned) as c));
+            new, (select jsonb_object_agg(c, to_jsonb(old) -> c) from jsonb_object_keys(fresh) c));
     end if;
     return new;
 end
@@ -132,7 +136,8 @@ as $$
 declare
     machine constant text[] := array[
         'breach_date', 'clock_state', 'clock_computed_at', 'clock_inputs_until',
-        'clock_stopped_on', 'clock_breached', 'clock_as_of', 'bin_version'];
+        'clock_stopped_on', 'clock_breached', 'clock_as_of', 'bin_version',
+        'booking_open_dates', 'booking_late_dates', 'booking_computed_at'];
 begin
     if tg_op = 'INSERT' then
         new.version := 1;

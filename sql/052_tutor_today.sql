@@ -13,6 +13,15 @@ create table if not exists ptl_bot.clock_zone (
 );
 insert into ptl_bot.clock_zone (id) values (1) on conflict (id) do nothing;
 
+-- "Today" for anything the database counts on its own: the tutor functions below call it.
+create or replace function ptl_bot.today() returns date
+    language sql stable set search_path = ''
+as $$
+    select (now() at time zone coalesce(
+        (select z.timezone from ptl_bot.clock_zone z where z.id = 1), 'Europe/London'))::date
+$$;
+revoke all on function ptl_bot.today() from public;
+
 drop function if exists ptl_tutor.cohort_students(bigint, date);
 
 create or replace function ptl_tutor.cohort_students(p_cohort_id bigint)
@@ -23,8 +32,7 @@ create or replace function ptl_tutor.cohort_students(p_cohort_id bigint)
     language plpgsql stable security definer set search_path = ''
 as $$
 declare
-    today date := (now() at time zone coalesce(
-        (select z.timezone from ptl_bot.clock_zone z where z.id = 1), 'Europe/London'))::date;
+    today date := ptl_bot.today();
 begin
     perform ptl_tutor.assert_own_cohort(p_cohort_id);
     return query

@@ -20,21 +20,28 @@ import asyncpg
 
 TABLE = "public.ptl_patients"
 
-# Columns the bot adds, with the migration that adds each and its type. If that migration
-# has not run yet but the column is already there, it is the platform's: never adopted.
-BOT_COLUMNS: Mapping[str, tuple[str, str]] = {
-    "version": ("002_ptl_patients.sql", "integer"),
-    "deleted_at": ("002_ptl_patients.sql", "timestamp with time zone"),
-    "breach_date": ("002_ptl_patients.sql", "date"),
-    "clock_state": ("002_ptl_patients.sql", "text"),
-    "clock_computed_at": ("002_ptl_patients.sql", "timestamp with time zone"),
-    "clock_inputs_until": ("030_reminders.sql", "date"),
-    "exercise_id": ("040_tutoring.sql", "bigint"),
-    "exercise_patient_key": ("040_tutoring.sql", "text"),
-    "clock_stopped_on": ("090_student_progress.sql", "date"),
-    "clock_breached": ("090_student_progress.sql", "boolean"),
-    "bin_version": ("051_platform_rows.sql", "integer"),
-    "clock_as_of": ("051_platform_rows.sql", "date"),
+# Columns the bot adds, with the migrations that add each (`add column if not exists`) and
+# its type. If none of them has run yet but the column is already there, it is the
+# platform's: never adopted.
+_P2, _P30, _P40 = ("002_ptl_patients.sql",), ("030_reminders.sql",), ("040_tutoring.sql",)
+_P51, _P80 = ("051_platform_rows.sql",), ("080_bookings.sql",)
+_P51_90 = ("051_platform_rows.sql", "090_student_progress.sql")
+BOT_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
+    "version": (_P2, "integer"),
+    "deleted_at": (_P2, "timestamp with time zone"),
+    "breach_date": (_P2, "date"),
+    "clock_state": (_P2, "text"),
+    "clock_computed_at": (_P2, "timestamp with time zone"),
+    "clock_inputs_until": (_P30, "date"),
+    "exercise_id": (_P40, "bigint"),
+    "exercise_patient_key": (_P40, "text"),
+    "bin_version": (_P51, "integer"),
+    "clock_as_of": (_P51, "date"),
+    "clock_stopped_on": (_P51_90, "date"),
+    "clock_breached": (_P51_90, "boolean"),
+    "booking_open_dates": (_P80, "date[]"),
+    "booking_late_dates": (_P80, "date[]"),
+    "booking_computed_at": (_P80, "timestamp with time zone"),
 }
 
 _TEXT = ("text", "character varying")
@@ -167,11 +174,12 @@ def problems(facts: TableFacts, pending: set[str] | frozenset[str]) -> list[Prob
                 "again",
             )
         )
-    for name, (migration, wanted) in BOT_COLUMNS.items():
+    for name, (migrations, wanted) in BOT_COLUMNS.items():
         have = facts.columns.get(name)
         if have is None:
             continue
-        if migration in pending:
+        migration = migrations[0]
+        if all(m in pending for m in migrations):
             out.append(
                 Problem(
                     "Platform columns",

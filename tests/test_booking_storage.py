@@ -149,9 +149,7 @@ async def test_migration_adds_the_columns_without_touching_platform_rows(
     pg_admin: str, tmp_path: Path
 ) -> None:
     name = f"ptl_bookings_{id(object())}"
-    conn = await asyncpg.connect(pg_admin)
-    await conn.execute(f'create database "{name}"')
-    await conn.close()
+    await pg.create_database(pg_admin, name)  # Supabase-shaped, owned by the bot's role
     dsn = pg.dsn_for(pg_admin, name)
     try:
         before = tmp_path / "sql"

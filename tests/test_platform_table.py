@@ -241,10 +241,10 @@ async def test_doctor_reports_a_bot_column_changed_after_migrating(
 ) -> None:
     async with db.service() as conn:
         await conn.execute("alter table public.ptl_patients alter column version type text")
-        await conn.execute("alter table public.ptl_patients alter column appointments type json")
+        await conn.execute("alter table public.ptl_patients alter column events type json")
     report = await _doctor(db_dsn)
     assert "✗ Platform columns: ptl_patients.version is text" in report
-    assert "✗ Column types: ptl_patients.appointments is json" in report
+    assert "✗ Column types: ptl_patients.events is json" in report
 
 
 # -- 3. machine writes leave the platform's columns and "last modified" alone ----------------
@@ -303,6 +303,8 @@ async def test_students_cannot_forge_the_clock_fields_tutors_count(db: Database)
         "clock_computed_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
         "clock_inputs_until": dt.date(2000, 1, 1),
         "exercise_id": 42,
+        "booking_open_dates": [dt.date(2000, 1, 1)],
+        "booking_computed_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
     }
     # Forged on insert: the bot-owned columns start empty (the engine fills them).
     await platform_api.insert(
@@ -312,6 +314,7 @@ async def test_students_cannot_forge_the_clock_fields_tutors_count(db: Database)
     assert all(
         row[c] is None for c in ("clock_state", "breach_date", "clock_computed_at", "exercise_id")
     )
+    assert row["booking_open_dates"] == []
     await ClockBackfill(db).run(TODAY, stored_fields)
     honest = await _row(db, "PTL-F")
     assert honest["clock_state"] == "running" and honest["breach_date"] > TODAY
@@ -319,7 +322,7 @@ async def test_students_cannot_forge_the_clock_fields_tutors_count(db: Database)
     assert await platform_api.update(db, EMAIL, "PTL-F", **forged, version=99) == 1
     row = await _row(db, "PTL-F")
     for column in ("clock_state", "breach_date", "clock_computed_at", "clock_inputs_until",
-                   "exercise_id"):  # fmt: skip
+                   "exercise_id", "booking_open_dates", "booking_computed_at"):  # fmt: skip
         assert row[column] == honest[column], column
     assert row["version"] == honest["version"]
 
