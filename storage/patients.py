@@ -264,7 +264,7 @@ class PatientRepository:
             if "events" in (changes or {}) and not stored.events_writable:
                 raise UnwritableJsonError("events")
             if "appointments" in (changes or {}) and not isinstance(
-                stored.stored_appointments, list | None
+                stored.appointments, list | None
             ):
                 raise UnwritableJsonError("appointments")
         raise StaleWriteError(Patient.from_record(current))
