@@ -10,9 +10,14 @@
 
 -- (clock_stopped_on and clock_breached are sql/090's; added here too, as 090 does, because
 -- the triggers below use them and a new database applies this file first.)
+-- clock_as_of: the day the stored results hold for; clock_rank and clock_pathway: where the
+-- row sorts on a PTL and its standard (bot.rules.pathway.ordering_group), so a PTL can be
+-- paged in SQL in the engine's order.
 alter table public.ptl_patients
     add column if not exists bin_version      integer,
     add column if not exists clock_as_of      date,
+    add column if not exists clock_rank       smallint,
+    add column if not exists clock_pathway    text,
     add column if not exists clock_stopped_on date,
     add column if not exists clock_breached   boolean;
 
@@ -31,6 +36,7 @@ declare
         "version": null, "deleted_at": null, "bin_version": null, "breach_date": null,
         "clock_state": null, "clock_computed_at": null, "clock_inputs_until": null,
         "clock_stopped_on": null, "clock_breached": null, "clock_as_of": null,
+        "clock_rank": null, "clock_pathway": null,
         "exercise_id": null, "exercise_patient_key": null,
         "booking_open_dates": [], "booking_late_dates": [], "booking_computed_at": null
     }';
@@ -136,7 +142,8 @@ as $$
 declare
     machine constant text[] := array[
         'breach_date', 'clock_state', 'clock_computed_at', 'clock_inputs_until',
-        'clock_stopped_on', 'clock_breached', 'clock_as_of', 'bin_version',
+        'clock_stopped_on', 'clock_breached', 'clock_as_of', 'clock_rank', 'clock_pathway',
+        'bin_version',
         'booking_open_dates', 'booking_late_dates', 'booking_computed_at'];
 begin
     if tg_op = 'INSERT' then

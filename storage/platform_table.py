@@ -37,6 +37,8 @@ BOT_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "exercise_patient_key": (_P40, "text"),
     "bin_version": (_P51, "integer"),
     "clock_as_of": (_P51, "date"),
+    "clock_rank": (_P51, "smallint"),
+    "clock_pathway": (_P51, "text"),
     "clock_stopped_on": (_P51_90, "date"),
     "clock_breached": (_P51_90, "boolean"),
     "booking_open_dates": (_P80, "date[]"),

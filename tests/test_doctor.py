@@ -92,10 +92,14 @@ async def test_a_permissive_policy_is_flagged(db: Database, db_dsn: str) -> None
     assert len(policy) == 1 and policy[0].level == "error", report
     assert "read and change every student's patients" in policy[0].detail
     assert 'drop policy "open_all" on public.ptl_patients;' in policy[0].fix
-    # The behavioural probe agrees: a made-up student sees and writes others' rows.
+    assert exit_status(findings) == 1
+    # The restrictive policy (sql/051) still keeps a student to their own rows...
+    assert _levels(findings, "Student path") == {"ok"}, report
+    # ...and without it the behavioural probe sees and writes others' rows.
+    await _admin(db, "drop policy ptl_patients_bin_is_the_bots on public.ptl_patients")
+    findings = await _examine(db_dsn)
     student = " ".join(f.detail for f in findings if f.check == "Student path")
     assert "can read 1 row(s)" in student and "insert patients under another" in student
-    assert exit_status(findings) == 1
     # And nothing was left behind by the probe insert.
     assert await db.fetchval("select count(*) from public.ptl_patients") == 1
 
