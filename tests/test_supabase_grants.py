@@ -138,10 +138,12 @@ async def test_exactly_these_functions_are_callable_by_the_api_roles(db: Databas
             "ptl_tutor.cohort_bookings(bigint,date,integer,integer)",
             "ptl_tutor.cohort_members(bigint)",
             "ptl_tutor.cohort_students(bigint)",
+            "ptl_tutor.exercise_answers(bigint)",
             "ptl_tutor.exercise_progress(bigint)",
             "ptl_tutor.my_cohorts()",
             "ptl_tutor.my_exercises(integer)",
             "ptl_tutor.remove_member(bigint,text)",
+            "ptl_tutor.send_to_new_members(bigint)",
         ]
     )
     assert not reachable
