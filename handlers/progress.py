@@ -364,11 +364,7 @@ async def on_students_button(update: Update, context: BotContext, student: Stude
     try:
         cohort = await services.tutoring.cohort(student.email, cohort_id)
         summaries = await services.tutoring.students(student.email, cohort_id)
-        settings = services.settings
-        bookings = await services.tutoring.booking_counts(
-            student.email, cohort_id, services.clock.today(),
-            settings.at_risk_days_rtt, settings.at_risk_days_cancer,
-        )  # fmt: skip
+        bookings = await services.tutoring.booking_counts(student.email, cohort_id)
     except NotYourCohortError:
         await query.answer(text.NOT_YOUR_COHORT, show_alert=True)
         return

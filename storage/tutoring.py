@@ -112,10 +112,19 @@ def _json_list(value: object) -> list[str]:
 class TutorRepository:
     """Tutor reads (and the one tutor write, removing a member) through `ptl_tutor`."""
 
-    def __init__(self, db: Database, *, timezone: str = "Europe/London") -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        timezone: str = "Europe/London",
+        at_risk_days: tuple[int, int] = (28, 7),
+    ) -> None:
         self.db = db
         self.timezone = timezone
+        self.at_risk_days = at_risk_days
+        """(RTT, cancer and diagnostic): the operator's at-risk thresholds, in days."""
         self._zone_recorded = False
+        self._thresholds_recorded = False
 
     async def _record_timezone(self) -> None:
         """Tell the database which zone "today" is in for tutors' breach counts (sql/052),
@@ -162,18 +171,33 @@ class TutorRepository:
         )
         return [StudentSummary(**dict(r)) for r in rows]
 
-    async def booking_counts(
-        self, tutor_email: str, cohort_id: int, today: date, rtt_days: int, other_days: int
-    ) -> dict[str, tuple[int, int]]:
+    async def _record_thresholds(self) -> None:
+        """Tell the database the operator's at-risk thresholds for tutors' booking counts
+        (sql/082), once per process: like "today", never a caller's choice."""
+        if self._thresholds_recorded:
+            return
+        rtt_days, other_days = self.at_risk_days
+        async with self.db.service() as conn:
+            await conn.execute(
+                "insert into ptl_bot.at_risk_days as t (id, rtt_days, other_days)"
+                " values (1, $1, $2) on conflict (id) do update"
+                " set rtt_days = excluded.rtt_days, other_days = excluded.other_days,"
+                " updated_at = now()"
+                " where (t.rtt_days, t.other_days)"
+                " is distinct from (excluded.rtt_days, excluded.other_days)",
+                rtt_days,
+                other_days,
+            )
+        self._thresholds_recorded = True
+
+    async def booking_counts(self, tutor_email: str, cohort_id: int) -> dict[str, tuple[int, int]]:
         """Per member: (undated patients at risk or breached, bookings awaiting an outcome),
-        from the stored clock and booking summaries (sql/081). Same boundary as `students`."""
+        from the stored clock and booking summaries, as at the database's today with the
+        operator's thresholds (sql/082). Same boundary as `students`."""
+        await self._record_timezone()
+        await self._record_thresholds()
         rows = await self._fetch(
-            tutor_email,
-            "select * from ptl_tutor.cohort_bookings($1, $2, $3, $4)",
-            cohort_id,
-            today,
-            rtt_days,
-            other_days,
+            tutor_email, "select * from ptl_tutor.cohort_bookings($1)", cohort_id
         )
         return {r["email"]: (int(r["undated_at_risk"]), int(r["outcomes_missing"])) for r in rows}
 

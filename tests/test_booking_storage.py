@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.migrations import SQL_DIR, migrate
 from storage.models import PatientIn
 from storage.patients import PatientRepository
-from tests import pg
+from tests import pg, platform_api
 
 EMAIL = "sam@student.example"
 NOW = dt.datetime(2025, 11, 3, 10, tzinfo=dt.UTC)
@@ -32,16 +32,15 @@ def book(type_: str, on: dt.date) -> dict[str, Any]:
 
 
 async def platform_insert(db: Database, appointments: Any, patient_id: str = "PTLWEB1") -> int:
-    """A row as the web platform writes it: no stored clock or booking fields."""
-    async with db.student(EMAIL) as conn:
+    """A row as the web platform writes it through the Data API: no stored clock or booking
+    fields (tests/platform_api.py)."""
+    await platform_api.insert(
+        db, EMAIL, patient_id, patient_name="Web Row", clock_start_date=START,
+        appointments=appointments,
+    )  # fmt: skip
+    async with db.service() as conn:
         row_id: int = await conn.fetchval(
-            "insert into public.ptl_patients (patient_id, user_email, patient_name,"
-            " pathway_type, clock_start_date, appointments)"
-            " values ($1, $2, 'Web Row', 'rtt', $3, $4) returning id",
-            patient_id,
-            EMAIL,
-            START,
-            appointments,
+            "select id from public.ptl_patients where patient_id = $1", patient_id
         )
     return row_id
 
@@ -49,8 +48,8 @@ async def platform_insert(db: Database, appointments: Any, patient_id: str = "PT
 async def summary(db: Database, row_id: int) -> asyncpg.Record:
     async with db.service() as conn:
         row = await conn.fetchrow(
-            "select booking_open_dates, booking_late_dates, booking_computed_at, version"
-            " from public.ptl_patients where id = $1",
+            "select booking_open_dates, booking_late_dates, booking_computed_at, version,"
+            " updated_at from public.ptl_patients where id = $1",
             row_id,
         )
     assert row is not None
@@ -68,38 +67,66 @@ async def test_platform_bookings_are_summarised_by_the_backfill(db: Database) ->
         ],
     )
     backfill = BookingBackfill(db)
-    assert (await summary(db, row_id))["booking_computed_at"] is None
+    before = await summary(db, row_id)
+    assert before["booking_computed_at"] is None
     assert await backfill.dirty_count() == 1
     assert await backfill.run(stored_booking_columns) == 1
     row = await summary(db, row_id)
     assert row["booking_open_dates"] == [dt.date(2025, 12, 1), dt.date(2026, 1, 14)]
     assert row["booking_late_dates"] == [dt.date(2026, 1, 14)]
     assert row["booking_computed_at"] is not None
+    # A machine write: the platform's "last modified" and the row's version are left alone.
+    assert (row["version"], row["updated_at"]) == (before["version"], before["updated_at"])
     assert await backfill.dirty_count() == 0
     assert await backfill.run(stored_booking_columns) == 0
 
     # The platform moves the TCI into time: marked again, and summarised again.
-    async with db.student(EMAIL) as conn:
+    async with platform_api.platform(db, EMAIL) as conn:
         await conn.execute(
             "update public.ptl_patients set appointments = jsonb_set(appointments,"
             " '{0,date}', '\"2026-01-05\"') where id = $1",
             row_id,
         )
-    assert (await summary(db, row_id))["booking_computed_at"] is None
+    moved = await summary(db, row_id)
+    assert moved["booking_computed_at"] is None
+    assert moved["version"] == row["version"] + 1  # the platform's edit is an edit
     await backfill.run(stored_booking_columns)
-    assert (await summary(db, row_id))["booking_late_dates"] == []
+    again = await summary(db, row_id)
+    assert again["booking_late_dates"] == []
+    assert (again["version"], again["updated_at"]) == (moved["version"], moved["updated_at"])
 
 
-async def test_forged_summaries_are_marked_for_recomputing(db: Database) -> None:
+async def test_a_platform_write_cannot_forge_the_summaries(db: Database) -> None:
     row_id = await platform_insert(db, [{"date": "2026-01-14", "type": "TCI"}])
     await BookingBackfill(db).run(stored_booking_columns)
-    async with db.student(EMAIL) as conn:  # a student writing through the Data API
+    honest = await summary(db, row_id)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    # A student writing the summaries through the Data API, claiming the engine's timestamp:
+    # nothing moves, so the digest and the tutor's counts still see a TCI after the breach.
+    async with platform_api.platform(db, EMAIL) as conn:
         await conn.execute(
-            "update public.ptl_patients set booking_late_dates = '{}' where id = $1", row_id
+            "update public.ptl_patients set booking_late_dates = '{}',"
+            " booking_open_dates = '{}', booking_computed_at = $2 where id = $1",
+            row_id,
+            later,
+        )
+    row = await summary(db, row_id)
+    for column in ("booking_open_dates", "booking_late_dates", "booking_computed_at"):
+        assert row[column] == honest[column], column
+    # Forged along with a real change to the bookings: the change is summarised, the forgery
+    # is not kept.
+    async with platform_api.platform(db, EMAIL) as conn:
+        await conn.execute(
+            "update public.ptl_patients set booking_late_dates = '{}', booking_computed_at = $2,"
+            ' appointments = appointments || \'[{"date": "2026-02-02"}]\' where id = $1',
+            row_id,
+            later,
         )
     assert (await summary(db, row_id))["booking_computed_at"] is None
     await BookingBackfill(db).run(stored_booking_columns)
-    assert (await summary(db, row_id))["booking_late_dates"] == [dt.date(2026, 1, 14)]
+    row = await summary(db, row_id)
+    assert row["booking_late_dates"] == [dt.date(2026, 1, 14), dt.date(2026, 2, 2)]
+    assert row["booking_computed_at"] < later
 
 
 @pytest.mark.parametrize("appointments", [[], {"date": "2026-01-14"}, "TCI 14 Jan", 7])

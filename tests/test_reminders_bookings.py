@@ -78,8 +78,27 @@ async def test_tutor_summary_counts_undated_at_risk_and_outcomes(bot: harness.Bo
 
     cls = await make_class(bot, 1)
     email = student_email(0)
-    await booked(bot, email, "Undated Una", 122, [])
-    await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
+    # The counts are as at the database's own today (sql/082), not the bot's test clock (3 Mar
+    # 2025): each patient is placed around the database's date.
+    async with bot.services.db.service() as conn:
+        today: dt.date = await conn.fetchval("select ptl_bot.today()")
+    for name, waited, bookings in (
+        ("Undated Una", 110, []),  # breaches in 17 days, nothing booked
+        ("Dated Dan", 110, [book("admission_day_case", today + dt.timedelta(days=5))]),
+        ("Past Pat", 30, [book("first_appointment", today - dt.timedelta(days=3))]),
+    ):
+        start = today - dt.timedelta(days=waited)
+        await bot.services.patients.add(
+            email,
+            PatientIn(
+                patient_name=name,
+                pathway_type="rtt",
+                clock_start_date=start,
+                appointments=bookings,
+                **stored_fields("rtt", start, [], today),
+                **stored_booking_columns(bookings, "rtt", start, []),
+            ),
+        )
     tutor = cls.tutor
     replies = await tutor.press_data(f"st:c:{cls.cohort_id}:0", message=tutor.last)
     assert "🗓 undated at risk 1 · ❗ outcomes missing 1" in replies[-1].text

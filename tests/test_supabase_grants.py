@@ -135,7 +135,7 @@ async def test_exactly_these_functions_are_callable_by_the_api_roles(db: Databas
             "ptl_student.caller_email()",
             "ptl_student.my_exercises()",
             "ptl_student.my_quiz_answers()",
-            "ptl_tutor.cohort_bookings(bigint,date,integer,integer)",
+            "ptl_tutor.cohort_bookings(bigint)",
             "ptl_tutor.cohort_members(bigint)",
             "ptl_tutor.cohort_students(bigint)",
             "ptl_tutor.exercise_answers(bigint)",

@@ -192,19 +192,31 @@ async def test_tutor_booking_counts_undated_at_risk_and_outcomes_missing(
     from bot.rules.bookings import new_booking
     from bot.rules.records import stored_booking_columns
 
-    now = dt.datetime(2025, 3, 3, 9, tzinfo=dt.UTC)
-    start = dt.date(2025, 1, 1)  # 61 days: breach 7 May, 65 days away: not at risk
-    past = [new_booking("first_appointment", dt.date(2025, 2, 20), added_by=SAM, now=now)]
+    async with db.service() as conn:
+        today: dt.date = await conn.fetchval("select ptl_bot.today()")
+    now = dt.datetime.now(dt.UTC)
+    start = today - dt.timedelta(days=61)  # breaches in 66 days: not at risk at 28
+    past = [new_booking("first_appointment", today - dt.timedelta(days=11), added_by=SAM, now=now)]
     patient = _patient("Booked Sam Patient", start)
     patient.appointments = past
     for key, value in stored_booking_columns(past, "rtt", start, []).items():
         setattr(patient, key, value)
     await PatientRepository(db).add(SAM, patient)
-    repo = TutorRepository(db)
-    # Sam: one breached and undated (at risk), two on track and undated (not at risk), one of
-    # them with a first appointment passed and no outcome.
-    assert await repo.booking_counts(TUTOR_A, world["a"], TODAY, 28, 7) == {SAM: (1, 1)}
-    # With a 70-day threshold the booked one (its only booking has passed: undated) counts too.
-    assert await repo.booking_counts(TUTOR_A, world["a"], TODAY, 70, 7) == {SAM: (2, 1)}
+    # Sam, as at the database's today: the world's two patients breached long ago, undated (at
+    # risk); the booked one on track, its only booking passed with no outcome (and so undated).
+    assert await TutorRepository(db).booking_counts(TUTOR_A, world["a"]) == {SAM: (2, 1)}
+    # The operator's thresholds are recorded by the bot, not chosen by the caller: at 70 days
+    # the booked one counts too.
+    wider = TutorRepository(db, at_risk_days=(70, 7))
+    assert await wider.booking_counts(TUTOR_A, world["a"]) == {SAM: (3, 1)}
+    async with db.service() as conn:
+        assert await conn.fetchval("select rtt_days from ptl_bot.at_risk_days") == 70
     with pytest.raises(NotYourCohortError):
-        await repo.booking_counts(TUTOR_A, world["b"], TODAY, 28, 7)
+        await wider.booking_counts(TUTOR_A, world["b"])
+    # Neither a date nor a threshold can be passed any more (sweeping either recovered when
+    # each undated patient breaches).
+    with pytest.raises(asyncpg.PostgresError):
+        async with db.student(TUTOR_A) as conn:
+            await conn.fetch(
+                "select * from ptl_tutor.cohort_bookings($1, $2::date, 28, 7)", world["a"], today
+            )

@@ -36,7 +36,11 @@ def build_services(settings: Settings, db: Database, clock: Clock | None = None)
         cohorts=CohortRepository(db),
         otp=otp,
         exercises=ExerciseRepository(db),
-        tutoring=TutorRepository(db, timezone=settings.timezone),
+        tutoring=TutorRepository(
+            db,
+            timezone=settings.timezone,
+            at_risk_days=(settings.at_risk_days_rtt, settings.at_risk_days_cancer),
+        ),
         reminders=ReminderService(db, settings, clock),
     )
     services.verifier = make_verifier(
