@@ -23,6 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.messages import bookings as booking_words
 from bot.messages import card as text
+from bot.messages import clock as clock_words
 from bot.messages.html import esc
 from bot.rules.dates import format_date
 from bot.rules.fields import clip
@@ -31,19 +32,12 @@ from bot.rules.pathway import (
     DATED_AHEAD_KINDS,
     EVENT_KINDS,
     PATHWAY_TYPES,
-    STATUSES,
     ClockState,
     rtt_code_for,
 )
 from bot.rules.records import events_from_json
 from bot.services.container import BotContext
-from bot.services.ptl_view import (
-    NO_CLOCK_MARK,
-    STATUS_MARKS,
-    at_risk_days,
-    booking_summary,
-    evaluate_patient,
-)
+from bot.services.ptl_view import at_risk_days, booking_summary, evaluate_patient, pathway_key
 from handlers.guards import Student, student_only
 from storage.models import Patient
 from storage.patients import PatientNotFoundError
@@ -77,71 +71,9 @@ def card_keyboard(
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
-def _clock_lines(state: ClockState) -> list[str]:
-    lines: list[str] = []
-    mark = STATUS_MARKS[state.status]
-    lines.append(text.STATUS.format(mark=mark, status=STATUSES[state.status]))
-    if state.pathway_type == "rtt":
-        lines.append(
-            text.WAITED.format(
-                weeks=state.weeks_waited, days=state.days_waited, band=state.rtt_band
-            )
-        )
-    else:
-        lines.append(text.WAITED_CANCER.format(days=state.days_waited, weeks=state.weeks_waited))
-    if state.breach_date is not None:
-        lines.append(
-            text.TARGET.format(target=state.target_days, breach_date=format_date(state.breach_date))
-        )
-    if state.adjustment_open_since is not None and state.running:
-        lines.append(text.ADJUSTMENT_OPEN.format(date=format_date(state.adjustment_open_since)))
-    elif state.adjusted_days:
-        lines.append(text.ADJUSTED.format(days=_days(state.adjusted_days)))
-    if state.running and state.days_to_breach is not None:
-        d = state.days_to_breach
-        if d > 1:
-            lines.append(text.DAYS_TO_BREACH.format(days=d))
-        elif d == 1:
-            lines.append(text.ONE_DAY_TO_BREACH)
-        elif d == 0:
-            lines.append(text.BREACH_TODAY)
-        elif d == -1:
-            lines.append(text.BREACHED_FOR_ONE)
-        else:
-            lines.append(text.BREACHED_FOR.format(days=-d))
-    elif state.status == "transferred" and state.transferred_on is not None:
-        lines.append(text.TRANSFERRED.format(date=format_date(state.transferred_on)))
-    elif state.status == "nullified" and state.clock_stop is not None:
-        lines.append(text.NULLIFIED.format(date=format_date(state.clock_stop)))
-    elif state.status == "ended" and state.clock_stop is not None:
-        kind = EVENT_KINDS.get(state.ended_by or "")
-        lines.append(
-            text.ENDED.format(
-                date=format_date(state.clock_stop), label=kind.label if kind else "ended"
-            )
-        )
-    elif state.clock_stop is not None:
-        kind = EVENT_KINDS.get(state.ended_by or "")
-        verdict = text.STOPPED_LATE if state.breached else text.STOPPED_IN_TIME
-        lines.append(
-            text.STOPPED.format(
-                date=format_date(state.clock_stop),
-                label=kind.label if kind else "stop",
-                code=state.rtt_code,
-            )
-            + f": {verdict}"
-        )
-    if state.long_wait_weeks:
-        lines.append(text.LONG_WAIT.format(weeks=state.long_wait_weeks))
-    return lines
-
-
 def _event_lines(patient: Patient, state: ClockState | None) -> list[str]:
     events = events_from_json(patient.events)
+    rtt = (state.pathway_type if state is not None else pathway_key(patient, None)) == "rtt"
     if not events:
         return [text.NO_EVENTS]
     ignored = (
@@ -160,13 +92,20 @@ def _event_lines(patient: Patient, state: ClockState | None) -> list[str]:
         lines.append(text.EARLIER_EVENTS.format(n=len(order) - len(shown)))
     for i in shown:
         ev = events[i]
-        raw = patient.events[ev.recorded_order] if ev.recorded_order < len(patient.events) else {}
-        code = str(raw.get("code") or rtt_code_for(ev.kind))
         label = EVENT_KINDS[ev.kind].label
         described = ev.description.strip()
         shown_text = label if not described or described == label else f"{label}: {described}"
+        template, code = text.EVENT_LINE_NO_CODE, ""
+        if rtt:
+            # RTT status codes mean what they say only on RTT rows (cancer and DM01 waits
+            # don't use them), so the code is shown there alone.
+            raw = (
+                patient.events[ev.recorded_order] if ev.recorded_order < len(patient.events) else {}
+            )
+            code = str(raw.get("code") or rtt_code_for(ev.kind))
+            template = text.EVENT_LINE
         lines.append(
-            text.EVENT_LINE.format(
+            template.format(
                 date=format_date(ev.date),
                 code=esc(clip(code, 4)),
                 text=esc(clip(shown_text, 90)),
@@ -189,8 +128,7 @@ def render_card(
     usable clock). `back` is the callback data of "« PTL" (the page the student came from).
     """
     name = esc(clip(patient.patient_name or text.UNNAMED, 80))
-    mark = STATUS_MARKS[state.status] if state is not None else NO_CLOCK_MARK
-    lines = [f"{mark} <b>{name}</b>"]
+    lines = [f"{clock_words.mark(state)} <b>{name}</b>"]
     ident = [text.ID_LINE.format(patient_id=esc(patient.patient_id))]
     if patient.nhs_number:
         ident.append(text.NHS.format(nhs=esc(_nhs(patient.nhs_number))))
@@ -217,17 +155,26 @@ def render_card(
     if patient.referral_date:
         dates.append(text.REFERRAL.format(date=format_date(patient.referral_date)))
     if state is not None:
-        start = text.CLOCK_START.format(date=format_date(state.clock_start))
+        start = text.CLOCK_START.format(
+            date=format_date(state.clock_start),
+            # What the start date is, for the row's own first clock (a later or reset
+            # clock starts on its event, shown in the clock lines and the history).
+            meaning=text.CLOCK_START_MEANS.get(state.pathway_type, "")
+            if state.clock_number == 1 and state.reset_by is None
+            else "",
+        )
         if state.clock_number > 1:
             start += text.CLOCK_NUMBER.format(n=state.clock_number)
         dates.append(start)
     elif patient.clock_start_date:
-        dates.append(text.CLOCK_START.format(date=format_date(patient.clock_start_date)))
+        dates.append(
+            text.CLOCK_START.format(date=format_date(patient.clock_start_date), meaning="")
+        )
     if dates:
         lines.append(" · ".join(dates))
 
     lines.append("")
-    lines.extend(_clock_lines(state) if state is not None else [text.NO_CLOCK])
+    lines.extend(clock_words.card_lines(state))
     lines.append("")
     summary = booking_summary(patient, state, today)
     lines.extend(booking_words.card_lines(summary, state, today))

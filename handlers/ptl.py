@@ -24,9 +24,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.messages import bookings as booking_words
+from bot.messages import clock as clock_words
 from bot.messages import ptl as text
 from bot.messages.html import esc
-from bot.rules.dates import format_date
 from bot.rules.fields import clip
 from bot.services.container import BotContext
 from bot.services.ptl_view import (
@@ -87,30 +87,10 @@ def entry_line(n: int, entry: PtlEntry, today: dt.date | None = None) -> str:
 def _clock_part(n: int, entry: PtlEntry) -> str:
     state = entry.state
     name = esc(clip(entry.patient.patient_name or "(no name)", 40))
-    if state is None:
-        return text.LINE.format(n=n, mark=entry.mark, name=name, weeks="–", when=text.WHEN_NO_CLOCK)
-    breach = format_date(state.breach_date) if state.breach_date is not None else ""
-    if state.running and state.days_to_breach is None:
-        when = text.WHEN_ADJUSTED
-    elif state.running and state.days_to_breach is not None:
-        if state.days_to_breach > 0:
-            when = text.WHEN_RUNNING.format(date=breach, days=state.days_to_breach)
-        elif state.days_to_breach == 0:
-            when = text.WHEN_BREACH_TODAY.format(date=breach)
-        else:
-            when = text.WHEN_BREACHED.format(date=breach)
-    elif state.status == "transferred" and state.transferred_on is not None:
-        when = text.WHEN_TRANSFERRED.format(date=format_date(state.transferred_on))
-    elif state.status == "nullified" and state.clock_stop is not None:
-        when = text.WHEN_NULLIFIED.format(date=format_date(state.clock_stop))
-    elif state.status == "ended" and state.clock_stop is not None:
-        when = text.WHEN_ENDED.format(date=format_date(state.clock_stop))
-    elif state.clock_stop is not None:
-        template = text.WHEN_STOPPED_LATE if state.breached else text.WHEN_STOPPED
-        when = template.format(date=format_date(state.clock_stop))
-    else:  # pragma: no cover - every non-running state has a stop or transfer date
-        when = breach
-    return text.LINE.format(n=n, mark=entry.mark, name=name, weeks=state.weeks_waited, when=when)
+    weeks: object = state.weeks_waited if state is not None else "–"
+    return text.LINE.format(
+        n=n, mark=entry.mark, name=name, weeks=weeks, when=clock_words.ptl_when(state)
+    )
 
 
 def _counts(entries: list[PtlEntry]) -> str:

@@ -29,15 +29,15 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 from bot.messages import common
 from bot.messages import forms as form_text
 from bot.messages import update as text
-from bot.messages.clock import clock_line, describe_change, ignored_reason
+from bot.messages.clock import clock_line, describe_change, effect_today, ignored_reason
 from bot.messages.html import esc
-from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date
+from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date, shortcut_date
 from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip, strip_control_chars
 from bot.rules.pathway import (
     EVENT_KINDS,
     PATHWAY_TYPES,
     ClockState,
-    effect_of,
+    canonical_pathway_type,
     kinds_offered,
     pause_explanation,
 )
@@ -45,8 +45,8 @@ from bot.rules.pathway import rtt_code_for as code_for
 from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
 from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
-from bot.services.patient_form import FIELD_ORDER, FIELDS, Choice, FieldContext, Parsed
-from bot.services.ptl_view import at_risk_days
+from bot.services.patient_form import FIELD_ORDER, FIELDS, FieldContext, Parsed, date_choices
+from bot.services.ptl_view import at_risk_days, build_entries
 from handlers.card import send_card
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only
@@ -63,10 +63,66 @@ CONFIRM = "confirm"
 FIELD = "field"
 NOTE = "note"
 MAX_PICK = 8
+MAX_TOP = 6
+"""Patients offered as buttons when /update is sent with no name."""
 NOTES_TOTAL_LIMIT = 4000
 """The platform's limit for the whole notes text (a note is appended to it)."""
 _PAUSE = re.compile(r"\bpaus", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
+@dataclass(frozen=True, slots=True)
+class PickerOption:
+    """One line of the event picker: what a coordinator calls it, and the engine kind."""
+
+    key: str
+    group: str
+    label: str
+    kind: str
+    pathways: tuple[str, ...]
+
+
+PICKER_OPTIONS: dict[str, PickerOption] = {
+    key: PickerOption(key, group, label, kind, pathways)
+    for key, group, label, kind, pathways in text.PICKER
+}
+
+
+def picker_options(pathway_type: str) -> list[PickerOption]:
+    """The options that mean something on this pathway type, in the picker's order."""
+    offered = set(kinds_offered(pathway_type))
+    return [
+        o
+        for o in PICKER_OPTIONS.values()
+        if o.kind in offered and (not o.pathways or pathway_type in o.pathways)
+    ]
+
+
+def _grouped(options: list[PickerOption]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    groups: dict[str, list[tuple[str, str, str]]] = {}
+    for o in options:
+        groups.setdefault(o.group, []).append((o.key, o.label, o.kind))
+    return [(g, groups[g]) for g in text.PICKER_GROUPS if g in groups]
+
+
+def event_name(label: str, code: object, pathway_type: str) -> str:
+    """An event as a student reads it: with its RTT code on RTT rows, where the code means
+    what it says; the name alone on cancer and DM01 rows, which don't use RTT codes."""
+    if pathway_type == "rtt":
+        return text.EVENT_NAME_RTT.format(code=code, label=label)
+    return label
+
+
+def chosen_label(draft: Draft) -> str:
+    label = draft.get("label")
+    return str(label) if label else EVENT_KINDS[str(draft["kind"])].label
+
+
+def _pathway(patient: Patient) -> str:
+    try:
+        return canonical_pathway_type(patient.pathway_type or "rtt")
+    except ValueError:
+        return "rtt"
 
 
 class _Stop(Exception):
@@ -259,7 +315,9 @@ class UpdateForm(Form):
         self, step: str, draft: Draft, update: Update, context: BotContext
     ) -> tuple[str, Keyboard]:
         if step == FIND:
-            return text.FIND_PROMPT, self.keyboard(back=False)
+            top = await self.top_patients(update, context)
+            body = "\n".join([text.FIND_PROMPT, text.FIND_TOP]) if top else text.FIND_PROMPT
+            return body, self.keyboard(extra=top, back=False)
         if step == PICK:
             lines = [text.PICK.format(n=len(draft.get("results") or []),
                                       query=esc(draft.get("query") or ""))]  # fmt: skip
@@ -280,25 +338,23 @@ class UpdateForm(Form):
         if step == DATE:
             kind = EVENT_KINDS[draft["kind"]]
             state = self.clock(patient, context)
+            ptype = state.pathway_type if state else _pathway(patient)
+            code = code_for(kind.key, state.ended_by if state else None, ptype)
             lines = [
                 form_text.STEP_HEADER.format(n=2, m=3, title=text.DATE_TITLE),
                 text.CHOSEN_KIND.format(
-                    code=code_for(
-                        kind.key,
-                        state.ended_by if state else None,
-                        state.pathway_type if state else "rtt",
-                    ),
-                    label=kind.label,
-                    meaning=kind.meaning_for(state.pathway_type if state else None),
+                    event=event_name(chosen_label(draft), code, ptype),
+                    meaning=kind.meaning_for(ptype),
                 ),
                 text.DATE_PROMPT,
             ]
-            choices = ((Choice(form_text.TODAY, "today"), Choice(form_text.YESTERDAY, "yday")),)
+            today = context.services.clock.today()
+            choices = date_choices(today, earliest=patient.clock_start_date)
             return "\n".join(lines), self.keyboard(choices)
         if step == DETAIL:
             lines = [
                 form_text.STEP_HEADER.format(n=3, m=3, title=text.DETAIL_TITLE),
-                text.DETAIL_PROMPT,
+                text.DETAIL_PROMPT.format(label=esc(chosen_label(draft))),
             ]
             return "\n".join(lines), self.keyboard(skip=True)
         if step == FIELD:
@@ -325,6 +381,28 @@ class UpdateForm(Form):
         plan = await self.plan(patient, draft, context, email="")
         return self.render_confirm(patient, plan)
 
+    async def top_patients(
+        self, update: Update, context: BotContext
+    ) -> list[list[tuple[str, str]]]:
+        """The PTL's most urgent patients (breach-risk order), one button each, so /update
+        with no name is a tap away from the patient who needs updating."""
+        student = await current_student(update, context)
+        if student is None:
+            return []
+        services = context.services
+        patients = await services.patients.list(student.email)
+        entries = build_entries(patients, services.clock.today(), at_risk_days(services.settings))
+        rows: list[list[tuple[str, str]]] = []
+        for entry in entries:
+            if len(rows) == MAX_TOP:
+                break
+            data = f"p:{entry.patient.patient_id}"
+            if len(self.data(data).encode()) > 64:
+                continue
+            name = clip(entry.patient.patient_name or "(no name)", 30)
+            rows.append([(text.FIND_BUTTON.format(mark=entry.mark, name=name), data)])
+        return rows
+
     def render_menu(self, patient: Patient, context: BotContext) -> str:
         state = self.clock(patient, context)
         ptype = state.pathway_type if state else None
@@ -337,22 +415,54 @@ class UpdateForm(Form):
         return "\n".join([title, clock_line(state), "", text.MENU_PROMPT])
 
     def render_kinds(self, patient: Patient, context: BotContext) -> tuple[str, Keyboard]:
+        """The event picker: grouped as a coordinator thinks of them, named as they would say
+        them, and each shown with what it would do to *this* patient's clock if it happened
+        today (the rules engine's answer, as the confirm step gives for the chosen date)."""
         state = self.clock(patient, context)
-        ptype = state.pathway_type if state else "rtt"
-        ended_by = state.ended_by if state else None
+        ptype = state.pathway_type if state else _pathway(patient)
         lines = [
             form_text.STEP_HEADER.format(n=1, m=3, title=text.KIND_TITLE),
             f"<b>{esc(clip(patient.patient_name or '(no name)', 60))}</b> · {clock_line(state)}",
             "",
-            text.KIND_PROMPT,
+            text.KIND_PROMPT if state is not None else text.KIND_NO_CLOCK,
         ]
         rows: list[list[tuple[str, str]]] = []
-        for kind in (EVENT_KINDS[k] for k in kinds_offered(ptype)):
-            code = code_for(kind.key, ended_by, ptype)
-            effect = text.EFFECTS[effect_of(kind.key, ptype)]
-            lines.append(text.KIND_LINE.format(code=code, label=kind.label, effect=effect))
-            rows.append([(text.KIND_BUTTON.format(code=code, label=kind.label), f"k:{kind.key}")])
+        ended_by = state.ended_by if state else None
+        for group, options in _grouped(picker_options(ptype)):
+            effects: dict[str, list[str]] = {}
+            buttons: list[tuple[str, str]] = []
+            for key, label, kind in options:
+                effect = self.effect_today(patient, kind, state, context)
+                effects.setdefault(effect, []).append(label)
+                code = code_for(kind, ended_by, ptype)
+                buttons.append((event_name(label, code, ptype), f"k:{key}"))
+            items = [text.KIND_EFFECT.format(labels=", ".join(ls), effect=e)
+                     for e, ls in effects.items()]  # fmt: skip
+            lines.append(text.KIND_GROUP_LINE.format(group=text.PICKER_GROUPS[group],
+                                                     items="; ".join(items)))  # fmt: skip
+            rows.extend(buttons[i : i + 2] for i in range(0, len(buttons), 2))
         return "\n".join(lines), self.keyboard(extra=rows)
+
+    def effect_today(
+        self, patient: Patient, kind: str, before: ClockState | None, context: BotContext
+    ) -> str:
+        """What recording `kind` today would do to this patient's clock, in a few words."""
+        today = context.services.clock.today()
+        entry = event_entry(
+            kind,
+            today,
+            added_by="",
+            previous=patient.events,
+            pathway_type=patient.pathway_type or "rtt",
+            clock_start=patient.clock_start_date,
+            today=today,
+        )
+        events = [*patient.events, entry]
+        after = evaluate_row(
+            patient.pathway_type, patient.clock_start_date, events, today,
+            at_risk_days=at_risk_days(context.services.settings), priority=patient.priority,
+        )  # fmt: skip
+        return effect_today(before, after, len(events_from_json(events)) - 1)
 
     def render_confirm(self, patient: Patient, plan: Plan) -> tuple[str, Keyboard]:
         lines = [text.CONFIRM_TITLE.format(name=esc(clip(patient.patient_name or "", 60)))]
@@ -379,7 +489,7 @@ class UpdateForm(Form):
                 kind,
                 on,
                 added_by=email,
-                description=draft.get("detail"),
+                description=draft.get("detail") or draft.get("label"),
                 previous=patient.events,
                 pathway_type=patient.pathway_type or "rtt",
                 clock_start=patient.clock_start_date,
@@ -393,7 +503,8 @@ class UpdateForm(Form):
             new_index = len(events_from_json(events)) - 1
             summary = [
                 text.CONFIRM_EVENT.format(
-                    code=esc(entry["code"]), label=EVENT_KINDS[kind].label, date=format_date(on)
+                    event=event_name(chosen_label(draft), esc(entry["code"]), _pathway(patient)),
+                    date=format_date(on),
                 )
             ]
             if draft.get("detail"):
@@ -510,7 +621,7 @@ class UpdateForm(Form):
     async def _button(
         self, step: str, action: str, draft: Draft, update: Update, context: BotContext
     ) -> object:
-        if step == PICK and action.startswith("p:"):
+        if step in (FIND, PICK) and action.startswith("p:"):
             student = await current_student(update, context)
             if student is None:
                 raise _Stop("unlinked")
@@ -524,15 +635,20 @@ class UpdateForm(Form):
             target = {"a:event": KIND, "a:edit": FIELD, "a:note": NOTE}[action]
             draft["mode"] = "event" if target == KIND else "field"
             return await self.go(target, draft, update, context)
-        if step == KIND and action[2:] in EVENT_KINDS and action.startswith("k:"):
-            draft["kind"] = action[2:]
-            return await self.go(DATE, draft, update, context)
-        if step == DATE and action in ("c:today", "c:yday"):
-            patient, _ = await self.load(draft, update, context)
-            today = context.services.clock.today()
-            on = today if action == "c:today" else today - dt.timedelta(days=1)
-            return await self.accept_date(self.check_event_date(on, patient), draft, update,
-                                          context)  # fmt: skip
+        if step == KIND and action.startswith("k:"):
+            option = PICKER_OPTIONS.get(action[2:])
+            if option is not None:
+                draft["kind"], draft["label"] = option.kind, option.label
+                return await self.go(DATE, draft, update, context)
+            if action[2:] in EVENT_KINDS:  # a keyboard sent before the picker had options
+                draft["kind"], draft["label"] = action[2:], None
+                return await self.go(DATE, draft, update, context)
+        if step == DATE and action.startswith("c:"):
+            on = shortcut_date(action[2:], context.services.clock.today())
+            if on is not None:
+                patient, _ = await self.load(draft, update, context)
+                return await self.accept_date(self.check_event_date(on, patient), draft, update,
+                                              context)  # fmt: skip
         if step == DETAIL and action == "skip":
             draft["detail"] = None
             return await self.go(CONFIRM, draft, update, context)

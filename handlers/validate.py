@@ -23,6 +23,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.messages import card as card_text
+from bot.messages import clock as clock_words
 from bot.messages import validate as text
 from bot.messages.html import esc
 from bot.rules.fields import clip, strip_control_chars
@@ -158,11 +159,25 @@ async def send_validation(
         student.email, shown, services.clock.now()
     )
     if not checked:
+        # A consistent record is not the same as a patient who is fine: say both.
         if single and len(entries) == 1:
             name = esc(clip(entries[0].patient.patient_name or "(no name)", 60))
-            body = text.ONE_CLEAN.format(name=name)
+            needs = clock_words.what_is_needed(entries[0].state)
+            body = (
+                text.ONE_CLEAN_BUT.format(name=name, needs=needs)
+                if needs
+                else text.ONE_CLEAN.format(name=name)
+            )
         else:
-            body = text.ALL_CLEAN.format(n=len(entries))
+            k = sum(1 for e in entries if e.status == "breached")
+            body = (
+                text.ALL_CLEAN_BUT.format(
+                    n=len(entries), k=k, s=_plural(k), have="has" if k == 1 else "have",
+                    verb="s" if k == 1 else "",
+                )
+                if k
+                else text.ALL_CLEAN.format(n=len(entries))
+            )  # fmt: skip
         await context.bot.send_message(student.chat_id, body)
         return
     # Patients with errors first, then warnings, then notes; breach-risk order within.

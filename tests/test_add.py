@@ -46,7 +46,12 @@ async def test_happy_path_saves_one_row_and_shows_the_card(bot: Bot, db: Databas
     await sam.press("110 Trauma & Ortho")
     await sam.press("18-week RTT")
     await sam.send("3/2/25")
-    await sam.press("Same as referral (3 Feb 2025)")
+    # The clock start is the day the referral was received, not the letter's date.
+    start = prompt(sam)
+    assert "When did the hospital receive the referral?" in start.text
+    assert "The letter is dated 3 Feb 2025: that is the referral date." in start.text
+    assert not any("Same as referral" in label for label in start.button_labels)
+    await sam.press("4 weeks ago · 3 Feb 2025")
     await sam.press("Urgent")
     await sam.send("Mr T. Jones")
     await sam.send("Needs <b>interpreter</b> & transport")
@@ -58,7 +63,7 @@ async def test_happy_path_saves_one_row_and_shows_the_card(bot: Bot, db: Databas
         "NHS number: 999 000 0018",
         "Specialty: Trauma and Orthopaedics",
         "Pathway: 18-week RTT",
-        "Referral: 3 Feb 2025",
+        "Referral letter: 3 Feb 2025",
         "Clock start: 3 Feb 2025",
         "Priority: Urgent",
         "Consultant: Mr T. Jones",
@@ -272,8 +277,10 @@ async def test_clock_start_before_referral_is_refused_with_the_reason(bot: Bot) 
     sam = await linked(bot)
     await fill_to(sam, "start")
     replies = await sam.send("2 Feb 2025")
-    assert "The clock can't start before the referral (3 Feb 2025)" in replies[-1].text
-    replies = await sam.press("Today")
+    assert (
+        "The clock can't start before the referral letter's date (3 Feb 2025)" in replies[-1].text
+    )
+    replies = await sam.press("Today · 3 Mar 2025")
     assert step_of(replies[-1]) == "prio"
 
 
@@ -282,7 +289,8 @@ async def test_thirty_one_day_clock_start_prompt_teaches_the_rule(bot: Bot) -> N
     await fill_to(sam, "path")
     await sam.press("31-day cancer")
     await answer(sam, "ref")
-    assert "starts on the decision to treat date" in prompt(sam).text
+    assert "When was the decision to treat made" in prompt(sam).text
+    assert "earliest clinically appropriate date" in prompt(sam).text
 
 
 async def test_edit_a_field_from_the_summary(bot: Bot) -> None:
@@ -323,15 +331,16 @@ async def test_editing_the_referral_past_the_clock_start_asks_for_the_clock_star
     sam = await linked(bot)
     await fill_to(sam, "summary")
     await sam.press("✏️ Edit a field")
-    await sam.press("Referral")
+    await sam.press("Referral letter")
     replies = await sam.send("10 Feb 2025")
     reply = replies[-1]
     assert "The clock start (3 Feb 2025) is now before the referral date" in reply.text
     assert "✏️ Clock start" in reply.text
-    assert "Same as referral (10 Feb 2025)" in reply.button_labels
-    replies = await sam.press("Same as referral (10 Feb 2025)")
+    # Shortcuts before the letter's new date are no longer offered.
+    assert "4 weeks ago · 3 Feb 2025" not in reply.button_labels
+    replies = await sam.press("1 week ago · 24 Feb 2025")
     assert step_of(replies[-1]) == "summary"
-    assert "Clock start: 10 Feb 2025" in replies[-1].text
+    assert "Clock start: 24 Feb 2025" in replies[-1].text
 
 
 async def test_text_at_the_summary_points_to_the_buttons(bot: Bot) -> None:

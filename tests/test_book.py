@@ -209,7 +209,11 @@ async def test_attended_tci_records_treatment_and_stops_the_clock(bot: Bot) -> N
     p = await _with_booking(bot, "admission_inpatient", D(2025, 2, 28))
     shown = await _outcome(user, p, "✅ Attended")
     assert "Records on the pathway: Treatment started on 28 Feb 2025" in shown
-    assert "Before" in shown and "After" in shown and "clock stopped: treated in 97 days" in shown
+    assert (
+        "Before" in shown
+        and "After" in shown
+        and "clock stopped: treated, within the 18-week standard (day 97)" in shown
+    )
     replies = await user.press("✅ Save outcome")
     no_error(replies)
     assert replies[0].text.startswith("✅ Attended recorded for Jane Doe: clock stopped")

@@ -27,6 +27,9 @@ async def test_card_shows_clock_events_and_actions(bot: Bot) -> None:
     plain = html_to_plain(body)  # raises if a student's text broke the HTML
     assert "Ann <b>Lee</b> & co" in plain
     assert "🟢" in plain and "On track" in plain
+    # The letter's date and the receipt date are different facts (issue 12 item 13).
+    assert "Referral letter 6 Jan 2025 · Clock start 6 Jan 2025 (referral received)" in plain
+    assert "Referral received 6 Jan" not in plain
     assert "8 weeks waited (56 days)" in plain
     assert "13 May 2025" in plain and "71 days to breach" in plain
     assert "20 Jan 2025 · 20 · Appointment or test attended" in plain
@@ -49,8 +52,10 @@ async def test_card_for_a_stopped_breached_cancer_clock(bot: Bot) -> None:
     body, _ = render_card(p, evaluate_patient(p, date(2025, 3, 20)), date(2025, 3, 20))
     plain = html_to_plain(body)
     assert "Clock stopped" in plain
-    assert "10 Mar 2025: Treatment started (code 30)" in plain
-    assert "after the breach date" in plain
+    # Cancer rows don't use RTT codes: the effect in words, no "(code 30)" (issue 12 item 9).
+    assert "10 Mar 2025: Treatment started, after the 62-day standard (day 63) ✖" in plain
+    assert "code 30" not in plain and "· 30 ·" not in plain
+    assert "• 10 Mar 2025 · Treatment started" in plain
 
 
 async def test_card_without_a_clock_and_with_huge_notes_fits(bot: Bot) -> None:

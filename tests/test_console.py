@@ -135,7 +135,7 @@ def test_console_links_and_uses_the_ptl(console: ConsoleProcess, tmp_path: Path)
         ("110 Trauma & Ortho", r"Step 4 of 9"),
         ("18-week RTT", r"Step 5 of 9"),
         ("3 Feb 2025", r"Step 6 of 9"),
-        ("1", r"Step 7 of 9"),  # [1] Same as referral (3 Feb 2025)
+        ("4 weeks ago · 3 Feb 2025", r"Step 7 of 9"),  # the day the referral arrived
         ("Routine", r"Step 8 of 9"),
         ("Ms A Patel", r"Step 9 of 9"),
         ("Skip »", r"Check and save"),

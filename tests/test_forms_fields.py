@@ -112,14 +112,55 @@ def test_dates_quick_buttons_and_cross_checks() -> None:
     ref, start = FIELDS["ref"], FIELDS["start"]
     assert ref.from_choice("today", CTX).value == TODAY
     assert ref.from_choice("yday", CTX).value == dt.date(2025, 3, 2)
+    assert ref.from_choice("w1", CTX).value == dt.date(2025, 2, 24)
+    assert ref.from_choice("w18", CTX).value == dt.date(2024, 10, 28)
     referral = ctx(referral_date=dt.date(2025, 2, 3))
-    assert start.from_choice("same", referral).value == dt.date(2025, 2, 3)
+    # No "Same as referral": the clock starts when the letter is received (issue 12 item 13).
+    assert start.from_choice("same", referral).error is not None
     refused = start.from_text("2 Feb 2025", referral)
     assert refused.error is not None and "can't start before the referral" in refused.error
     later = ref.from_text("4 Feb 2025", ctx(clock_start_date=dt.date(2025, 2, 3)))
     assert later.error is not None and "can't be after the clock start" in later.error
-    assert [c.value for row in start.choices(referral) for c in row] == ["same", "today", "yday"]
-    assert [c.value for row in start.choices(CTX) for c in row] == ["today", "yday"]
+    # Shortcuts before the letter's date are not offered for the clock start.
+    assert [c.value for row in start.choices(referral) for c in row] == [
+        "today",
+        "yday",
+        "w1",
+        "w4",
+    ]
+    every = ["today", "yday", "w1", "w4", "w8", "w12", "w18"]
+    assert [c.value for row in start.choices(CTX) for c in row] == every
+
+
+def test_date_buttons_carry_their_dates() -> None:
+    """Issue 15 point 11: Today, Yesterday and 1/4/8/12/18 weeks ago, each with its date."""
+    labels = [c.label for row in FIELDS["ref"].choices(CTX) for c in row]
+    assert labels == [
+        "Today · 3 Mar 2025",
+        "Yesterday · 2 Mar 2025",
+        "1 week ago · 24 Feb 2025",
+        "4 weeks ago · 3 Feb 2025",
+        "8 weeks ago · 6 Jan 2025",
+        "12 weeks ago · 9 Dec 2024",
+        "18 weeks ago · 28 Oct 2024",
+    ]
+    rows = FIELDS["ref"].choices(CTX)
+    assert all(len(row) <= 2 for row in rows)  # two to a row on a phone
+    # The letter can't be dated after the clock start: later shortcuts are left out.
+    before_start = ctx(clock_start_date=dt.date(2025, 2, 3))
+    values = [c.value for row in FIELDS["ref"].choices(before_start) for c in row]
+    assert values == ["w4", "w8", "w12", "w18"]
+
+
+def test_clock_start_asks_for_the_receipt_date_and_says_the_difference() -> None:
+    prompt = FIELDS["start"].prompt(ctx(referral_date=dt.date(2025, 2, 3), pathway_type="rtt"))
+    assert "<b>receive</b> the referral" in prompt
+    assert "not on the date written on the letter" in prompt
+    assert "The letter is dated 3 Feb 2025: that is the referral date." in prompt
+    assert "Same as referral" not in prompt
+    dtt = FIELDS["start"].prompt(ctx(referral_date=dt.date(2025, 2, 3), pathway_type="cancer_31"))
+    assert "decision to treat" in dtt and "letter is dated" not in dtt
+    assert "What date is on the referral letter" in FIELDS["ref"].prompt(CTX)
 
 
 def test_pathway_and_priority_words() -> None:
@@ -180,8 +221,8 @@ def test_the_issue_example_treated_within_18_weeks() -> None:
     treated = Event(dt.date(2025, 5, 1), "treatment_started")
     after = _state([treated], today)
     (line,) = describe_change(before, after, new_event=0)
-    assert html_to_plain(line) == "clock stopped: treated in 87 days, within 18 weeks ✔"
-    assert "Clock stopped 1 May 2025 · 87 days · within 18 weeks" in html_to_plain(
+    assert html_to_plain(line) == "clock stopped: treated, within the 18-week standard (day 87) ✔"
+    assert "Clock stopped 1 May 2025 · within the 18-week standard (day 87) ✔" in html_to_plain(
         clock_line(after)
     )
 
@@ -190,7 +231,9 @@ def test_changes_for_each_kind_of_outcome() -> None:
     today = dt.date(2025, 6, 20)
     before = _state([], today)
     late = _state([Event(dt.date(2025, 6, 19), "treatment_started")], today)
-    assert "breached 18 weeks" in describe_change(before, late, new_event=0)[0]
+    # Issue 15 point 7: "after the 18-week standard (day 136)", never "breached 18 weeks".
+    assert "after the 18-week standard (day 136) ✖" in describe_change(before, late, new_event=0)[0]
+    assert "breached 18 weeks" not in describe_change(before, late, new_event=0)[0]
     dna = _state([Event(dt.date(2025, 2, 10), "dna_first_appointment")], today)
     assert "nullified" in describe_change(before, dna, new_event=0)[0]
     moved = _state([Event(dt.date(2025, 3, 1), "transfer_out")], today)

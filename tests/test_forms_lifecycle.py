@@ -36,7 +36,7 @@ async def test_restart_mid_add_resumes_at_the_same_step(db: Database) -> None:
     try:
         sam = second.user(SAM)
         # The prompt sent before the restart still works: same step, same answers.
-        replies = await sam.press("Same as referral (3 Feb 2025)", message=live)
+        replies = await sam.press("4 weeks ago · 3 Feb 2025", message=live)
         assert step_of(replies[-1]) == "prio"
         await answer(sam, "prio")
         await answer(sam, "cons")

@@ -85,8 +85,12 @@ async def test_record_treatment_shows_before_after_and_saves(bot: Bot, db: Datab
     replies = await sam.press("📌 Record an event")
     kinds = replies[-1]
     assert kinds.text.startswith("Step 1 of 3 · What happened?")
-    assert "30 Treatment started: stops the clock" in kinds.text
-    assert "33 Did not attend (DNA): nullifies the clock" in kinds.text
+    # Each effect is this patient's clock today, from the engine (issue 15 point 6).
+    assert "Treatment started: stops the clock, within the 18-week standard (day 119) ✔" in (
+        kinds.text
+    )
+    assert "Did not attend (DNA): nullifies the clock" in kinds.text
+    assert "New clock start: no effect while a clock runs" in kinds.text
     assert not any("pause" in label.lower() for label in kinds.button_labels)
     replies = await sam.press("30 · Treatment started")
     assert replies[-1].text.startswith("Step 2 of 3 · When?")
@@ -99,14 +103,18 @@ async def test_record_treatment_shows_before_after_and_saves(bot: Bot, db: Datab
     assert "Event: 30 · Treatment started on 1 May 2025" in confirm.text
     assert "Details: Left hip <replacement> & rehab" in confirm.text
     assert "Before: 🟠 At risk · 17 weeks waited (119 days)" in confirm.text
-    assert "After: ⚪ Clock stopped 1 May 2025 · 87 days · within 18 weeks" in confirm.text
-    assert "What changes: clock stopped: treated in 87 days, within 18 weeks" in confirm.text
+    assert "After: ⚪ Clock stopped 1 May 2025 · within the 18-week standard (day 87) ✔" in (
+        confirm.text
+    )
+    assert "What changes: clock stopped: treated, within the 18-week standard (day 87)" in (
+        confirm.text
+    )
     assert await current(bot, patient) == patient  # nothing written yet
 
     replies = await sam.press("✅ Save")
     no_error(replies)
     assert replies[0].text.startswith(
-        "✅ Recorded for Jane Doe: clock stopped: treated in 87 days, within 18 weeks"
+        "✅ Recorded for Jane Doe: clock stopped: treated, within the 18-week standard (day 87)"
     )
     assert replies[-1].button_labels[0] == "✏️ Update"  # the card
     saved = await current(bot, patient)
@@ -138,9 +146,9 @@ async def test_event_from_the_cards_update_button(bot: Bot) -> None:
     assert "« Back" not in replies[-1].button_labels  # came straight from the card
     await sam.press("📌 Record an event")
     await sam.press("33 · Did not attend (DNA)")
-    await sam.press("Today")
+    await sam.press("Today · 2 Jun 2025")
     replies = await sam.press("Skip »")
-    assert "clock nullified: a DNA at the first appointment" in replies[-1].text
+    assert "clock nullified: a DNA of the first appointment after the referral" in replies[-1].text
     await sam.press("✅ Save")
     saved = await current(bot, patient)
     assert saved.clock_state == "nullified" and saved.events[0]["code"] == "33"
@@ -152,7 +160,10 @@ async def test_new_clock_after_active_monitoring_is_code_11(bot: Bot) -> None:
     patient = await add_patient(bot, events=[monitoring])
     await open_menu(sam, patient)
     replies = await sam.press("📌 Record an event")
-    assert "11 New clock start: starts a new clock" in replies[-1].text
+    assert "New clock start: starts a new clock (code 11)" in replies[-1].text
+    # After active monitoring the decision to treat is what starts the new clock (r2).
+    assert "Decision to treat: starts a new clock (code 11)" in replies[-1].text
+    assert "11 · Decision to treat" in replies[-1].button_labels
     await sam.press("11 · New clock start")
     await sam.send("2 weeks ago")
     replies = await sam.press("Skip »")
@@ -170,7 +181,7 @@ async def test_an_event_that_changes_nothing_is_explained(bot: Bot) -> None:
     await open_menu(sam, patient)
     await sam.press("📌 Record an event")
     await sam.press("34 · Discharged")
-    await sam.press("Yesterday")
+    await sam.press("Yesterday · 1 Jun 2025")
     replies = await sam.press("Skip »")
     assert "This changes nothing: the clock had already stopped" in replies[-1].text
     assert "✅ Save anyway" in replies[-1].button_labels
@@ -181,7 +192,7 @@ async def test_event_date_rules_are_explained(bot: Bot) -> None:
     patient = await add_patient(bot)
     await open_menu(sam, patient)
     await sam.press("📌 Record an event")
-    await sam.press("20 · Appointment or test attended")
+    await sam.press("20 · First appointment attended")
     replies = await sam.send("1 Feb 2025")
     assert "can't be before the clock start (3 Feb 2025)" in replies[-1].text
     replies = await sam.send("tomorrow")
@@ -209,7 +220,7 @@ async def test_typing_pause_anywhere_explains_there_are_no_pauses(bot: Bot) -> N
     assert "two reasonable offers" in replies[-1].text
     assert "exactly two adjustments" not in replies[-1].text
     assert "Step 1 of 3" in replies[-1].text
-    await sam.press("20 · Appointment or test attended")
+    await sam.press("20 · First appointment attended")
     replies = await sam.send("paused until next month")
     assert "pauses were removed from the RTT rules on 1 October 2015" in replies[-1].text
     assert await current(bot, patient) == patient
@@ -230,7 +241,7 @@ async def test_edit_clock_start_moves_the_breach_date(bot: Bot) -> None:
     replies = await sam.send("3 Feb 2025")
     assert replies[-1].text.startswith("That's what it is already")
     replies = await sam.send("1 Feb 2025")
-    assert "can't start before the referral (3 Feb 2025)" in replies[-1].text
+    assert "can't start before the referral letter's date (3 Feb 2025)" in replies[-1].text
     replies = await sam.send("10/2/25")
     confirm = replies[-1]
     assert "Clock start: 3 Feb 2025 → 10 Feb 2025" in confirm.text
@@ -375,10 +386,13 @@ async def test_search_lists_several_matches_as_buttons(bot: Bot) -> None:
 # (step name, how to get there from the menu, a check that we are there)
 PATHS: dict[str, tuple[list[str], str]] = {
     "kind": (["📌 Record an event"], "Step 1 of 3"),
-    "date": (["📌 Record an event", "20 · Appointment or test attended"], "Step 2 of 3"),
-    "detail": (["📌 Record an event", "20 · Appointment or test attended", "Today"], "Step 3 of 3"),
+    "date": (["📌 Record an event", "20 · First appointment attended"], "Step 2 of 3"),
+    "detail": (
+        ["📌 Record an event", "20 · First appointment attended", "Today · 2 Jun 2025"],
+        "Step 3 of 3",
+    ),
     "confirm": (
-        ["📌 Record an event", "20 · Appointment or test attended", "Today", "Skip »"],
+        ["📌 Record an event", "20 · First appointment attended", "Today · 2 Jun 2025", "Skip »"],
         "Check and save",
     ),
     "field": (["✏️ Edit a field"], "Step 1 of 2"),

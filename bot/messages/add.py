@@ -11,7 +11,7 @@ SUMMARY_LABELS = {
     "nhs": "NHS number",
     "spec": "Specialty",
     "path": "Pathway",
-    "ref": "Referral",
+    "ref": "Referral letter",
     "start": "Clock start",
     "prio": "Priority",
     "cons": "Consultant",

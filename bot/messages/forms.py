@@ -67,25 +67,40 @@ PATHWAY_UNKNOWN = (
     "I didn't recognise that pathway. Tap one of the five buttons, or type RTT, FDS, 62, "
     "31 or diagnostic."
 )
-REFERRAL_TITLE = "Referral date"
+REFERRAL_TITLE = "Referral letter date"
 REFERRAL_PROMPT = (
-    "When was the patient referred (for example the date on the GP's referral)? "
+    "What date is on the referral letter (the day the GP, or other referrer, wrote it)? "
     "Tap a button or type a date: 3 weeks ago, 12/10/25, last Monday…"
 )
 CLOCK_START_TITLE = "Clock start"
 CLOCK_START_WHY = {
-    "rtt": "The RTT clock starts on the day the hospital receives the referral.",
-    "cancer_fds": "The 28-day clock starts when the urgent suspected cancer referral is received.",
-    "cancer_62": (
-        "The 62-day clock starts when the urgent referral (or a consultant upgrade) is received."
-    ),
-    "cancer_31": "The 31-day clock starts on the decision to treat date.",
-    "diagnostic": "The 6-week clock starts on the day the test is requested.",
+    "rtt": "When did the hospital <b>receive</b> the referral? The RTT clock starts on the "
+    "day the referral is received, not on the date written on the letter.",
+    "cancer_fds": "When did the hospital <b>receive</b> the urgent suspected cancer "
+    "referral? The 28-day clock starts on the day it is received.",
+    "cancer_62": "When did the hospital <b>receive</b> the urgent referral (or the "
+    "consultant upgrade the patient)? The 62-day clock starts on that day.",
+    "cancer_31": "When was the decision to treat made (or, if later, the earliest clinically "
+    "appropriate date)? The 31-day clock starts on that day.",
+    "diagnostic": "When was the test requested? The 6-week clock starts on the day of the request.",
 }
+CLOCK_START_DIFFERENCE = (
+    "The letter is dated {date}: that is the referral date. The clock starts when the "
+    "hospital receives it, which is often a few days later."
+)
 CLOCK_START_PROMPT = "Tap a button or type the date."
-SAME_AS_REFERRAL = "Same as referral ({date})"
 TODAY = "Today"
 YESTERDAY = "Yesterday"
+DATE_BUTTONS = {
+    "today": "Today · {date}",
+    "yday": "Yesterday · {date}",
+    "w1": "1 week ago · {date}",
+    "w4": "4 weeks ago · {date}",
+    "w8": "8 weeks ago · {date}",
+    "w12": "12 weeks ago · {date}",
+    "w18": "18 weeks ago · {date}",
+}
+"""Date shortcuts (bot.rules.dates.DATE_SHORTCUTS), each with the date it stands for."""
 PRIORITY_TITLE = "Priority"
 PRIORITY_PROMPT = (
     "How urgent is this patient? Priority is recorded on the PTL but never changes the clock."
@@ -111,8 +126,8 @@ WHAT_SPECIALTY = "A specialty"
 WHAT_NOTES = "Notes"
 DATE_TOO_LONG = "That's too long to be a date. {accepted}"
 START_BEFORE_REFERRAL = (
-    "The clock can't start before the referral ({referral}): the clock starts when the "
-    "referral is received (or later, for a 31-day pathway). Type a date on or after "
+    "The clock can't start before the referral letter's date ({referral}): the clock starts "
+    "when the referral is received (or later, for a 31-day pathway). Type a date on or after "
     "{referral}, or go back and correct the referral date."
 )
 REFERRAL_AFTER_START = (
@@ -120,29 +135,7 @@ REFERRAL_AFTER_START = (
     "{start}, or edit the clock start first."
 )
 
-# -- clock lines ---------------------------------------------------------------------------
-CLOCK_RUNNING = "{mark} <b>{status}</b> · {waited} · breach date {breach} ({to_go})"
-CLOCK_STOPPED = "{mark} <b>Clock stopped</b> {stop} · {days} · {verdict}"
-CLOCK_NULLIFIED = "{mark} <b>Nullified</b> {stop}: a first-appointment DNA, the wait doesn't count"
-CLOCK_TRANSFERRED = "{mark} <b>Transferred out</b> {date}: no longer on this PTL"
-CLOCK_ENDED = "{mark} <b>Ended</b> {stop} · {days} · not reported against the {standard} standard"
-CLOCK_ADJUSTED = (
-    "{mark} <b>{status}</b> · {waited} · treatment adjustment open since {since}: "
-    "no breach date until the patient is available"
-)
-CLOCK_NONE = "❔ No clock (no usable clock start)"
-WAITED_WEEKS = "{weeks} weeks waited ({days} days)"
-WAITED_ONE_WEEK = "1 week waited ({days} days)"
-WAITED_DAYS = "{days} days waited"
-ONE_DAY = "1 day"
-N_DAYS = "{n} days"
-DAYS_TO_GO = "{n} days to go"
-ONE_DAY_TO_GO = "1 day to go"
-BREACHES_TODAY = "breaches today"
-BREACHED_AGO = "breached {n} days ago"
-BREACHED_YESTERDAY = "breached yesterday"
-WITHIN = "within {standard} ✔"
-AFTER = "breached {standard} ✖"
+# -- the standards, said the same way on every screen (bot/messages/clock.py) ------------------
 STANDARDS = {
     "rtt": "18 weeks",
     "cancer_fds": "28 days",

@@ -15,16 +15,6 @@ ORDER_NOTE = "<i>Breached first, then fewest days to breach.</i>"
 
 # One compact line per patient.
 LINE = "{n}. {mark} <b>{name}</b> · {weeks}w · {when}"
-WHEN_RUNNING = "breach {date} ({days}d)"
-WHEN_BREACH_TODAY = "breaches today ({date})"
-WHEN_BREACHED = "breached {date}"
-WHEN_STOPPED = "stopped {date}"
-WHEN_STOPPED_LATE = "stopped {date}, late"
-WHEN_NULLIFIED = "nullified {date}"
-WHEN_ENDED = "ended {date}, not reported"
-WHEN_ADJUSTED = "adjustment open: no breach date"
-WHEN_TRANSFERRED = "transferred {date}"
-WHEN_NO_CLOCK = "no clock start"
 
 PREV = "‹ Prev"
 NEXT = "Next ›"

@@ -32,12 +32,14 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; dateparser is imported lazi
 
 __all__ = [
     "ACCEPTED_FORMS",
+    "DATE_SHORTCUTS",
     "EARLIEST_DATE",
     "UPCOMING_FORMS",
     "DateParseError",
     "DateResult",
     "format_date",
     "parse_date",
+    "shortcut_date",
     "warm_up",
 ]
 
@@ -468,3 +470,23 @@ def warm_up() -> float:
         ):
             _slow(_clean(sample), today, allow_future, sample)
     return time.perf_counter() - started
+
+
+DATE_SHORTCUTS: Final[tuple[tuple[str, int], ...]] = (
+    # (the value a button carries, days before today): realistic PTL dates are weeks back,
+    # so the date steps offer these as buttons (the words are in bot/messages/forms.py).
+    ("today", 0),
+    ("yday", 1),
+    ("w1", 7),
+    ("w4", 28),
+    ("w8", 56),
+    ("w12", 84),
+    ("w18", 126),
+)
+_SHORTCUT_DAYS: Final[dict[str, int]] = dict(DATE_SHORTCUTS)
+
+
+def shortcut_date(value: str, today: dt.date) -> dt.date | None:
+    """The date a shortcut button stands for ("w4": four weeks before today), or None."""
+    back = _SHORTCUT_DAYS.get(value)
+    return None if back is None else today - dt.timedelta(days=back)

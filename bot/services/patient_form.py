@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from bot.messages import forms as text
 from bot.messages.html import esc
-from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date
+from bot.rules.dates import ACCEPTED_FORMS, DATE_SHORTCUTS, format_date, parse_date, shortcut_date
 from bot.rules.fields import (
     DATE_TEXT_LIMIT,
     LABEL_PUNCTUATION,
@@ -46,6 +46,7 @@ __all__ = [
     "Field",
     "FieldContext",
     "Parsed",
+    "date_choices",
 ]
 
 
@@ -247,14 +248,36 @@ class PathwayField(Field):
             return super().show(value)
 
 
+def date_choices(
+    today: dt.date, *, earliest: dt.date | None = None, latest: dt.date | None = None
+) -> list[tuple[Choice, ...]]:
+    """Today, Yesterday and 1 / 4 / 8 / 12 / 18 weeks ago, each with the date it stands for,
+    two to a row; a shortcut outside ``earliest``..``latest`` is left out rather than offered
+    and then refused (an event before the clock start, a receipt before the letter)."""
+    buttons: list[Choice] = []
+    for value, _ in DATE_SHORTCUTS:
+        day = shortcut_date(value, today)
+        if day is None or (earliest is not None and day < earliest):
+            continue
+        if latest is not None and day > latest:
+            continue
+        buttons.append(Choice(text.DATE_BUTTONS[value].format(date=format_date(day)), value))
+    return [tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2)]
+
+
 class DateField(Field):
     """A date in the past (or today), typed in words or numbers, or tapped."""
 
     def prompt(self, ctx: FieldContext) -> str:
         raise NotImplementedError
 
+    def bounds(self, ctx: FieldContext) -> tuple[dt.date | None, dt.date | None]:
+        """The earliest and latest dates the other answers allow (None: no limit)."""
+        return None, None
+
     def choices(self, ctx: FieldContext) -> Sequence[Sequence[Choice]]:
-        return ((Choice(text.TODAY, "today"), Choice(text.YESTERDAY, "yday")),)
+        earliest, latest = self.bounds(ctx)
+        return date_choices(ctx.today, earliest=earliest, latest=latest)
 
     def check(self, value: dt.date, ctx: FieldContext) -> Parsed:
         return Parsed(value)
@@ -273,10 +296,9 @@ class DateField(Field):
         return self.check(result.value, ctx)
 
     def from_choice(self, value: str, ctx: FieldContext) -> Parsed:
-        if value == "today":
-            return self.check(ctx.today, ctx)
-        if value == "yday":
-            return self.check(ctx.today - dt.timedelta(days=1), ctx)
+        day = shortcut_date(value, ctx.today)
+        if day is not None:
+            return self.check(day, ctx)
         return super().from_choice(value, ctx)
 
     def show(self, value: Any) -> str:
@@ -288,6 +310,10 @@ class ReferralDateField(DateField):
 
     def prompt(self, ctx: FieldContext) -> str:
         return text.REFERRAL_PROMPT
+
+    def bounds(self, ctx: FieldContext) -> tuple[dt.date | None, dt.date | None]:
+        start = ctx.values.get("clock_start_date")
+        return None, start if isinstance(start, dt.date) else None
 
     def check(self, value: dt.date, ctx: FieldContext) -> Parsed:
         start = ctx.values.get("clock_start_date")
@@ -304,21 +330,17 @@ class ClockStartField(DateField):
             ptype = canonical_pathway_type(str(ctx.values.get("pathway_type") or "rtt"))
         except ValueError:
             ptype = "rtt"
-        return f"{text.CLOCK_START_WHY[ptype]} {text.CLOCK_START_PROMPT}"
-
-    def choices(self, ctx: FieldContext) -> Sequence[Sequence[Choice]]:
+        lines = [text.CLOCK_START_WHY[ptype]]
         referral = ctx.values.get("referral_date")
-        rows: list[Sequence[Choice]] = []
-        if isinstance(referral, dt.date):
-            rows.append((Choice(text.SAME_AS_REFERRAL.format(date=format_date(referral)), "same"),))
-        rows.extend(super().choices(ctx))
-        return rows
+        if isinstance(referral, dt.date) and ptype != "cancer_31":
+            # The letter's date and the day it arrived are different facts (PTL_RULES r2).
+            lines.append(text.CLOCK_START_DIFFERENCE.format(date=format_date(referral)))
+        lines.append(text.CLOCK_START_PROMPT)
+        return "\n".join(lines)
 
-    def from_choice(self, value: str, ctx: FieldContext) -> Parsed:
+    def bounds(self, ctx: FieldContext) -> tuple[dt.date | None, dt.date | None]:
         referral = ctx.values.get("referral_date")
-        if value == "same" and isinstance(referral, dt.date):
-            return self.check(referral, ctx)
-        return super().from_choice(value, ctx)
+        return (referral if isinstance(referral, dt.date) else None), None
 
     def check(self, value: dt.date, ctx: FieldContext) -> Parsed:
         referral = ctx.values.get("referral_date")

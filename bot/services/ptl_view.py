@@ -15,6 +15,7 @@ from datetime import date
 from typing import Final
 
 from bot.config import Settings
+from bot.messages import clock as clock_words
 from bot.rules.bookings import NO_BOOKINGS, BookingSummary, summarise
 from bot.rules.pathway import PATHWAY_TYPES, ClockState, canonical_pathway_type, ordering_key
 from bot.rules.records import evaluate_row, events_from_json
@@ -37,16 +38,8 @@ __all__ = [
     "pathway_key",
 ]
 
-STATUS_MARKS: Final[Mapping[str, str]] = {
-    "breached": "🔴",
-    "at_risk": "🟠",
-    "on_track": "🟢",
-    "stopped": "⚪",
-    "ended": "⬜",
-    "nullified": "⚫",
-    "transferred": "↗",
-}
-NO_CLOCK_MARK: Final = "❔"
+STATUS_MARKS: Final[Mapping[str, str]] = clock_words.MARKS
+NO_CLOCK_MARK: Final = clock_words.NO_CLOCK_MARK
 """A row with no usable clock (no clock start, unknown pathway type, start after today)."""
 
 # Short filter codes (they travel in callback data, which is limited to 64 bytes) -> the
