@@ -456,6 +456,7 @@ class UpdateForm(Form):
             pathway_type=patient.pathway_type or "rtt",
             clock_start=patient.clock_start_date,
             today=today,
+            priority=patient.priority,
         )
         events = [*patient.events, entry]
         after = evaluate_row(
@@ -494,6 +495,7 @@ class UpdateForm(Form):
                 pathway_type=patient.pathway_type or "rtt",
                 clock_start=patient.clock_start_date,
                 today=today,
+                priority=patient.priority,
             )
             events = [*patient.events, entry]
             after = evaluate_row(
