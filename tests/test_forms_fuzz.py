@@ -109,7 +109,7 @@ async def test_fuzz_update_event_date(bot: Bot, typed: str) -> None:
         await sam.send("/cancel")
         await sam.send(f"/update {patient.patient_id}")
         await sam.press("📌 Record an event")
-        await sam.press("20 · Appointment or test attended")
+        await sam.press("20 · First appointment attended")
     replies = await sam.send(typed)
     no_error(replies)
     text = replies[-1].text
