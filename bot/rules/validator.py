@@ -131,7 +131,8 @@ def validate(
     try:
         ptype = canonical_pathway_type(pathway_type)
     except ValueError:
-        choices = ", ".join(PATHWAY_TYPES)
+        # Labels, not the stored keys: a student never reads ``cancer_fds`` (issue 15 point 7).
+        choices = ", ".join(p.label for p in PATHWAY_TYPES.values())
         return [
             Finding(
                 "error",
