@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         description="Pace sends to Telegram's limits (about 30 messages/s overall). Leave on; "
         "off only to measure the bot's own capacity against a local fake Bot API.",
     )
+    telegram_messages_per_second: float = Field(
+        default=29.0,
+        gt=0,
+        le=1000,
+        description="Messages a second for this bot token in all, shared by every replica and "
+        "job through the database (Telegram allows about 30; one is kept back for timing "
+        "jitter).",
+    )
+    telegram_reply_reserve: float = Field(
+        default=1.0,
+        ge=0,
+        description="Of those, messages a second broadcasts and reminders always leave free "
+        "for answering people (replies also go ahead of them).",
+    )
 
     # --- Database -------------------------------------------------------------------------
     database_url: SecretStr | None = Field(
@@ -169,14 +183,18 @@ class Settings(BaseSettings):
         default=False, description="Send an all-clear digest when nothing is at risk."
     )
     reminder_messages_per_second: float = Field(
-        default=20.0,
+        default=30.0,
         gt=0,
         le=30,
-        description="Breach reminder sends per second (Telegram allows a bot about 30 "
-        "messages a second; the rest is left for answering students).",
+        description="Most breach reminder sends a second (within the shared "
+        "TELEGRAM_MESSAGES_PER_SECOND).",
     )
     broadcast_messages_per_second: float = Field(
-        default=30.0, gt=0, le=1000, description="Exercise broadcast sends per second (overall)."
+        default=30.0,
+        gt=0,
+        le=1000,
+        description="Most exercise broadcast sends a second per replica (within the shared "
+        "TELEGRAM_MESSAGES_PER_SECOND).",
     )
 
     # --- Logging --------------------------------------------------------------------------
@@ -245,6 +263,14 @@ class Settings(BaseSettings):
     def _pool_sizes(self) -> Settings:
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("DB_POOL_MIN_SIZE must not be larger than DB_POOL_MAX_SIZE")
+        return self
+
+    @model_validator(mode="after")
+    def _reply_reserve_below_budget(self) -> Settings:
+        if self.telegram_reply_reserve >= self.telegram_messages_per_second:
+            raise ValueError(
+                "TELEGRAM_REPLY_RESERVE must be smaller than TELEGRAM_MESSAGES_PER_SECOND"
+            )
         return self
 
     @property

@@ -7,10 +7,11 @@ come today and has no log row yet?", with "local" computed by the injectable clo
 Europe/London, so a restart rebuilds nothing from memory, a settings change is effective at
 the next minute, and the spring and autumn clock changes send once at the right wall time.
 
-Delivery is at most once per student per day (see storage/reminders.py): claim, mark the
-attempt, send, record. 403 deactivates the link; 429 waits as Telegram asks; network errors
-where Telegram provably did not take the message are retried with backoff; a send whose fate
-is unknown (a read timeout) is recorded as uncertain and not repeated.
+Delivery is at most once per student per day (see storage/reminders.py): claim, take a slot
+from the bot token's shared send budget, mark the attempt, send, record. 403 deactivates the
+link; 429 waits as Telegram asks; network errors where Telegram provably did not take the
+message are retried with backoff; a send whose fate is unknown (a read timeout) is recorded
+as uncertain and not repeated.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +34,7 @@ from bot.messages import reminders as text
 from bot.rules.digest import Digest
 from bot.services.container import SERVICES_KEY, BotContext, Services
 from bot.services.reminders import ReminderService
+from bot.services.send_budget import Kind, retry_after_seconds
 from storage.reminders import Recipient
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ AnyApp = Application[Any, Any, Any, Any, Any, Any]
 class DeliveryPolicy:
     """How hard to try and how fast to go. Tests swap `sleep` to observe waits instantly."""
 
-    messages_per_second: float = 20.0  # REMINDER_MESSAGES_PER_SECOND
+    messages_per_second: float = 30.0  # REMINDER_MESSAGES_PER_SECOND (a cap; see send_budget)
     concurrency: int = 8  # sends in flight at once: hides per-request latency
     max_attempts: int = 6  # with the backoff below: about a minute of trying
     backoff_base: float = 2.0  # seconds; doubles per failed attempt
@@ -135,9 +136,10 @@ async def run_reminders(app: AnyApp, *, exclusive: bool = True) -> RunReport:
     for everyone due now, in chunks, until nobody is due.
 
     One run at a time: within a process an asyncio lock, across processes (replicas) a lease
-    row, so Telegram's per-bot rate limit is shared by one pacer; a second caller returns
-    `skipped` (the running pass picks up everyone who becomes due meanwhile). The claims make
-    duplicates impossible even without the lease (`exclusive=False`, used by the tests)."""
+    row (the send rate is shared with everything else through the send budget); a second
+    caller returns `skipped` (the running pass picks up everyone who becomes due meanwhile).
+    The claims make duplicates impossible even without the lease (`exclusive=False`, used by
+    the tests)."""
     lock = app.bot_data.get(_LOCK_KEY)
     if not isinstance(lock, asyncio.Lock):
         lock = asyncio.Lock()
@@ -222,7 +224,8 @@ async def _run(app: AnyApp, *, renew: Callable[[], Awaitable[bool]] | None) -> R
 
 
 class _Pacer:
-    """Spaces sends to at most `rate` per second across all concurrent senders."""
+    """This run's own ceiling, REMINDER_MESSAGES_PER_SECOND across its concurrent senders. The
+    bot token's overall limit is the shared budget's (bot/services/send_budget.py)."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
@@ -299,22 +302,26 @@ async def send_digest(
     email, day = recipient.email, digest.day
     body, markup = digest_markup(digest)
     detail = ""
+    budget = _services(app).send_budget
     for attempt in range(1, rules.max_attempts + 1):
-        if await repo.mark_sending(email, day, runner=runner, now=clock.now()) is None:
-            return "lost"  # another runner took the claim over: it sends, we must not
         if pacer is not None:
             await pacer.wait()
         try:
-            message = await app.bot.send_message(
-                recipient.chat_id, body, reply_markup=markup, disable_notification=False
-            )
+            # The shared slot before the attempt is recorded: a crash while waiting for it
+            # leaves nothing "uncertain".
+            async with budget.slot(Kind.BULK):
+                if await repo.mark_sending(email, day, runner=runner, now=clock.now()) is None:
+                    return "lost"  # another runner took the claim over: it sends, we must not
+                message = await app.bot.send_message(
+                    recipient.chat_id, body, reply_markup=markup, disable_notification=False
+                )
         except Forbidden:
             await reminders_links_blocked(app, recipient)
             await repo.finish(email, day, "blocked", runner=runner, now=clock.now(),
                               patients=digest.count, detail="403 forbidden")  # fmt: skip
             return "blocked"
         except RetryAfter as exc:
-            wait = _retry_after_seconds(exc)
+            wait = retry_after_seconds(exc)
             detail = f"429 retry after {wait:g}s"
             if wait > rules.max_retry_after or attempt == rules.max_attempts:
                 break
@@ -352,15 +359,6 @@ async def reminders_links_blocked(app: AnyApp, recipient: Recipient) -> None:
     """The student blocked the bot: deactivate the link so nothing more is sent until they
     /start and link again."""
     await _services(app).links.mark_blocked(recipient.chat_id)
-
-
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value: Any = exc.retry_after
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(value)
 
 
 # The request was sent and no answer came back: Telegram may have delivered the message.

@@ -49,14 +49,16 @@ async def make_bot(
     api: OfflineBotAPI | None = None,
     start: bool = False,
     setup: Callable[[Application], None] | None = None,  # type: ignore[type-arg]
+    rate_limit: bool = False,
 ) -> Bot:
     """An initialised Application (call `await bot.app.shutdown()` when done, or use
-    the `bot` fixture which does)."""
+    the `bot` fixture which does). `rate_limit`: every call spends the shared send budget,
+    as in production (off by default, so tests do not wait for send slots)."""
     settings = settings or test_settings()
     clock = FixedClock(today, settings.timezone)
     services = build_services(settings, db, clock)
     api = api or OfflineBotAPI()
-    app = build_application(services, request=api, rate_limit=False)
+    app = build_application(services, request=api, rate_limit=rate_limit)
     if setup is not None:
         setup(app)  # extra handlers must be added before initialize() loads persistence
     await app.initialize()

@@ -138,7 +138,10 @@ async def test_pacing_and_one_message_per_second_per_chat(db: Database) -> None:
         ]  # fmt: skip
         assert len(sends) == 8
         gaps = [b.at - a.at for a, b in itertools.pairwise(sends)]
-        assert min(gaps) >= 0.085  # 10 a second, evenly spaced (less scheduling jitter)
+        # At most 10 in any second, and no bursts: pick-ups are 0.1 s apart, the calls also
+        # wait for a slot of the shared budget (which varies them by a few milliseconds).
+        assert max(sum(1 for c in sends if a.at <= c.at < a.at + 1.0) for a in sends) <= 10
+        assert min(gaps) >= 0.05
         for student in cls.students:
             times = [c.at for c in sends if int(c.params["chat_id"]) == student.chat_id]
             assert len(times) == 2 and times[1] - times[0] >= 1.0

@@ -14,7 +14,7 @@ from typing import Any
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.hooks import add_startup_hook, run_startup_hooks
@@ -23,6 +23,7 @@ from bot.rules.dates import warm_up
 from bot.runtime import log_redaction
 from bot.runtime.updates import ChatOrderedUpdateProcessor, concurrency_for
 from bot.services.container import SERVICES_KEY, BotContext, Services
+from bot.services.send_budget import SharedRateLimiter
 from storage.persistence import PostgresPersistence
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,9 @@ def build_application(
     if concurrency > 1:  # polling and webhook only: tests and the console call process_update
         builder = builder.concurrent_updates(ChatOrderedUpdateProcessor(concurrency))
     if rate_limit:
-        # Telegram's limits: about 30 messages/s overall, 20/min per group. Retries 429 once.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))
+        # Telegram's limits: about 30 messages/s per bot token, shared with every replica and
+        # job through the database; 20/min per group. A reply retries a 429 once.
+        builder = builder.rate_limiter(SharedRateLimiter(services.send_budget, max_retries=1))
     if persistence:
         builder = builder.persistence(PostgresPersistence(services.db, update_interval=30))
     app = builder.build()

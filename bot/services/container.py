@@ -18,6 +18,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.rules.clock import Clock
 from bot.services.reminders import ReminderService
+from bot.services.send_budget import SendBudget
 from bot.services.verification import Verifier
 from storage.cohorts import CohortRepository
 from storage.db import Database
@@ -48,6 +49,8 @@ class Services:
     tutoring: TutorRepository
     # Breach reminders (bot/services/reminders.py).
     reminders: ReminderService
+    # The bot token's one send budget, shared with every other replica (send_budget.py).
+    send_budget: SendBudget
     # Email verification (bot/services/verification): chosen by settings.verifier.
     verifier: Verifier | None = None
     # Per-process extras set by an entry point (the console's output stream).

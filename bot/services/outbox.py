@@ -2,12 +2,14 @@
 
 How it keeps its promises:
 
-* **Limits.** Telegram allows about 30 messages a second overall and about one a second per
-  chat. A pacer spaces sends evenly at `BROADCAST_MESSAGES_PER_SECOND` (no bursts, so a
-  strict server never sees 31 in a second); a student messaged in the last second is not
-  picked again until the second has passed (PTB's `AIORateLimiter`, on in production, has the
-  overall and group limits but no per-private-chat one). A 429 pauses the whole worker for
-  the `retry_after` Telegram gives and puts that delivery back, without using up an attempt.
+* **Limits.** Telegram allows a bot about 30 messages a second in all and about one a second
+  per chat. Every send takes a bulk slot from the bot token's shared budget
+  (bot/services/send_budget.py), so replicas, reminder runs and replies to students share
+  those 30 between them; within that, a pacer spaces this worker's sends evenly at
+  `BROADCAST_MESSAGES_PER_SECOND` at most. A student messaged in the last second is not
+  picked again until the second has passed. A 429 pauses the shared budget (every replica
+  waits) and this worker for the `retry_after` Telegram gives, and puts that delivery back
+  without using up an attempt.
 * **Never twice.** Each delivery is committed as `sending` before its API call (see
   storage/exercises.py). If the process dies during the call, the row is later marked
   `unconfirmed` and is not resent automatically: Telegram has no idempotency key, so resending
@@ -28,12 +30,11 @@ changes ("message is not modified" is never provoked).
 from __future__ import annotations
 
 import asyncio
-import collections
 import html
 import logging
+import math
 import time
 import uuid
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,12 +52,12 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import Application
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import tutors as text
 from bot.messages.numbers import plural
 from bot.rules.dates import format_date
 from bot.services.container import Services
+from bot.services.send_budget import Kind, retry_after_seconds
 from storage.exercises import Claimed, Exercise, ExerciseRepository
 from storage.links import LinkRepository
 
@@ -236,25 +237,14 @@ def progress_message(exercise: Exercise, counts: Counter[str]) -> tuple[str, Inl
 
 
 class Pacer:
-    """Telegram's overall limit, kept on our side: evenly spaced sends, never more than
-    `rate` in any second (plus a small margin), and a global pause after a 429.
-
-    Two steps, because a delivery is committed as `sending` between them: `acquire()` paces
-    the worker (even spacing, no bursts) before a delivery is picked up, and `gate()`, right
-    before the API call, holds a call back only if the last `rate` calls all fell within one
-    second, so the database round trip in between can never bunch calls up. The row is
-    therefore `sending` only for the instant before its call (what a crash could leave
-    behind without the call having gone out).
-    """
-
-    MARGIN = 0.02  # seconds added to the one-second window: absorbs scheduling jitter
+    """This worker's own ceiling, `BROADCAST_MESSAGES_PER_SECOND`: evenly spaced pick-ups (no
+    bursts), and a pause after a 429. The bot token's overall limit is the shared budget's
+    (each send also takes a slot there, right before it is recorded as `sending`)."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
-        self.capacity = max(1, int(rate))
         self._next = 0.0
         self._paused_until = 0.0
-        self._fired: collections.deque[float] = collections.deque(maxlen=self.capacity)
 
     async def acquire(self) -> None:
         """Wait for the next evenly spaced slot (after any 429 pause)."""
@@ -265,19 +255,6 @@ class Pacer:
                 self._next = now + self.interval
                 return
             await asyncio.sleep(slot - now)
-
-    async def gate(self) -> None:
-        """Return when a call may go now: not paused, and fewer than `rate` calls in the
-        last second. Records the call."""
-        while True:
-            now = time.monotonic()
-            ready = self._paused_until
-            if len(self._fired) == self.capacity:
-                ready = max(ready, self._fired[0] + 1.0 + self.MARGIN)
-            if ready <= now:
-                self._fired.append(now)
-                return
-            await asyncio.sleep(ready - now)
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -327,6 +304,7 @@ class OutboxWorker:
         self.links = LinkRepository(services.db)
         self.rate = rate or services.settings.broadcast_messages_per_second
         self.pacer = Pacer(self.rate)
+        self.budget = services.send_budget
         self.claim_lease = claim_lease
         self.sending_lease = sending_lease
         self.max_in_flight = max_in_flight
@@ -410,7 +388,9 @@ class OutboxWorker:
                         continue
                     await self.pacer.acquire()
                     await slots.acquire()
-                    self._recent[row.email] = time.monotonic()
+                    # Until the send has happened (it may wait for a shared slot), this
+                    # student is not picked again; then for a second after it.
+                    self._recent[row.email] = math.inf
                     started += 1
                     task = asyncio.create_task(self._send(row, token, report, slots))
                     tasks.add(task)
@@ -452,26 +432,29 @@ class OutboxWorker:
         except Exception:  # never let one delivery stop the others
             log.exception("Broadcast delivery for exercise %s failed unexpectedly", row.exercise_id)
         finally:
+            self._recent[row.email] = time.monotonic()
             slots.release()
 
     async def _send_one(self, row: Claimed, token: uuid.UUID, report: DrainReport) -> None:
         _, body, keyboard = await self._exercise(row.exercise_id)
-        if not await self.repo.mark_sending(row, token):
-            return  # the claim lapsed and someone else has it
         assert row.chat_id is not None
-        await self.pacer.gate()
         try:
-            message = await self.bot.send_message(
-                row.chat_id,
-                body,
-                reply_markup=keyboard,
-                connect_timeout=CONNECT_TIMEOUT,
-                read_timeout=READ_TIMEOUT,
-                write_timeout=WRITE_TIMEOUT,
-                pool_timeout=POOL_TIMEOUT,
-            )
+            # The shared slot first: the row is `sending` only for the instant before its
+            # call (what a crash could leave behind without the call having gone out).
+            async with self.budget.slot(Kind.BULK):
+                if not await self.repo.mark_sending(row, token):
+                    return  # the claim lapsed and someone else has it
+                message = await self.bot.send_message(
+                    row.chat_id,
+                    body,
+                    reply_markup=keyboard,
+                    connect_timeout=CONNECT_TIMEOUT,
+                    read_timeout=READ_TIMEOUT,
+                    write_timeout=WRITE_TIMEOUT,
+                    pool_timeout=POOL_TIMEOUT,
+                )
         except RetryAfter as exc:
-            wait = _retry_seconds(exc)
+            wait = retry_after_seconds(exc)
             self.pacer.pause(wait)
             report.retried += 1
             await self.repo.mark_retry(
@@ -544,20 +527,20 @@ class OutboxWorker:
                 await asyncio.sleep(wait)
             self._progress_at[chat] = time.monotonic()
             await self.pacer.acquire()
-            await self.pacer.gate()
             try:
-                await self.bot.edit_message_text(
-                    body,
-                    chat_id=chat,
-                    message_id=exercise.progress_message_id,
-                    reply_markup=keyboard,
-                    connect_timeout=CONNECT_TIMEOUT,
-                    read_timeout=READ_TIMEOUT,
-                    write_timeout=WRITE_TIMEOUT,
-                    pool_timeout=POOL_TIMEOUT,
-                )
+                async with self.budget.slot(Kind.BULK):
+                    await self.bot.edit_message_text(
+                        body,
+                        chat_id=chat,
+                        message_id=exercise.progress_message_id,
+                        reply_markup=keyboard,
+                        connect_timeout=CONNECT_TIMEOUT,
+                        read_timeout=READ_TIMEOUT,
+                        write_timeout=WRITE_TIMEOUT,
+                        pool_timeout=POOL_TIMEOUT,
+                    )
             except RetryAfter as exc:
-                self.pacer.pause(_retry_seconds(exc))
+                self.pacer.pause(retry_after_seconds(exc))
                 continue
             except BadRequest as exc:
                 if "not modified" not in exc.message.lower():
@@ -579,16 +562,6 @@ class OutboxWorker:
         """The tutor's message was replaced (e.g. after a resend): show it again."""
         self._progress_sent.pop(exercise_id, None)
         self._exercises.pop(exercise_id, None)
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    """`retry_after` in seconds, whether PTB gives an int or (PTB_TIMEDELTA) a timedelta."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = exc.retry_after
-    if hasattr(value, "total_seconds"):
-        return float(value.total_seconds())
-    return float(value)
 
 
 # --- wiring into the Application -------------------------------------------------------
