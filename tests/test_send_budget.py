@@ -144,12 +144,16 @@ async def test_a_reply_does_not_queue_behind_a_broadcast(db: Database) -> None:
     try:
         cls = await make_class(bot, 12)
         await broadcast_simple(cls)
-        drain = asyncio.create_task(worker_of(bot.app).drain())
         student_chats = {s.chat_id for s in cls.students}
-        for _ in range(400):
-            if sum(1 for c in bot.api.calls if c.params.get("chat_id") in student_chats) >= 2:
+        begin = len(bot.api.calls)
+        drain = asyncio.create_task(worker_of(bot.app).drain())
+        for _ in range(1000):  # until the broadcast is under way (two sends out)
+            sends = bot.api.calls[begin:]
+            if sum(1 for c in sends if c.params.get("chat_id") in student_chats) >= 2:
                 break
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the broadcast never started")
         asker = bot.user(777, "Jo")
         asked = len(bot.api.calls)
         assert await asker.send("/help")
@@ -164,6 +168,8 @@ async def test_a_reply_does_not_queue_behind_a_broadcast(db: Database) -> None:
     bulk_after = [c for c in calls[answered:] if c.params.get("chat_id") in student_chats]
     # At most the slot a bulk sender may hold ahead went out first; most of the broadcast
     # was still to come when the student had their answer.
+    print("DBG", asked, answered, [(c.method, c.params.get("chat_id"), round(c.at,2)) for c in calls[asked-3:]])
+    print("DBG", asked, answered, [(c.method, c.params.get("chat_id"), round(c.at,2)) for c in calls[asked-3:]])
     assert len(bulk_between) <= 2
     assert len(bulk_after) >= 6
 
