@@ -168,8 +168,6 @@ async def test_a_reply_does_not_queue_behind_a_broadcast(db: Database) -> None:
     bulk_after = [c for c in calls[answered:] if c.params.get("chat_id") in student_chats]
     # At most the slot a bulk sender may hold ahead went out first; most of the broadcast
     # was still to come when the student had their answer.
-    print("DBG", asked, answered, [(c.method, c.params.get("chat_id"), round(c.at,2)) for c in calls[asked-3:]])
-    print("DBG", asked, answered, [(c.method, c.params.get("chat_id"), round(c.at,2)) for c in calls[asked-3:]])
     assert len(bulk_between) <= 2
     assert len(bulk_after) >= 6
 
