@@ -185,7 +185,7 @@ def start_sender(dsn: str, api_url: str) -> Any:
 # --- the benchmark -------------------------------------------------------------------------
 
 
-async def prepare(students: int) -> tuple[str, int]:
+async def prepare(students: int, database: str = "ptl_bench_broadcast") -> tuple[str, int]:
     from storage.migrations import migrate
     from tests import pg
 
@@ -193,10 +193,10 @@ async def prepare(students: int) -> tuple[str, int]:
     import asyncpg
 
     conn = await asyncpg.connect(admin)
-    await conn.execute('drop database if exists "ptl_bench_broadcast" with (force)')
-    await conn.execute('create database "ptl_bench_broadcast"')
+    await conn.execute(f'drop database if exists "{database}" with (force)')
+    await conn.execute(f'create database "{database}"')
     await conn.close()
-    dsn = pg.dsn_for(admin, "ptl_bench_broadcast")
+    dsn = pg.dsn_for(admin, database)
     await migrate(dsn)
     conn = await asyncpg.connect(dsn)
     try:
