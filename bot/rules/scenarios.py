@@ -737,9 +737,11 @@ def _active_monitoring() -> Scenario:
             ),
             QuizQuestion(
                 "Does a decision to treat stop an 18-week RTT clock?",
-                ("Yes", "No, only the start of treatment does"),
+                ("Yes", "No: it carries on to treatment (30) or another clock stop"),
                 1,
-                "The clock runs on until first definitive treatment (code 30).",
+                "A decision to treat continues the clock (code 20) until first definitive "
+                "treatment (30) or another stop, such as active monitoring (31/32). After "
+                "active monitoring it starts the new clock (11).",
             ),
             QuizQuestion(
                 "Archie Pendle's new clock started 100 days ago. What is his status?",
