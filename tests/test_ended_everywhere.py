@@ -97,7 +97,8 @@ async def test_an_ended_pathway_on_every_screen(bot: harness.Bot) -> None:
     enid = rows["Enid Ended"]
     assert enid["Status"] == "Ended, not reported" == STATUSES["ended"]
     assert (enid["Breached"], enid["Days to breach"]) == ("No", "")
-    assert (enid["Clock stop"], enid["Stopped by"]) == ("2025-02-20", EVENT_KINDS["cancer_ruled_out"].label)
+    ruled_out = EVENT_KINDS["cancer_ruled_out"].label
+    assert (enid["Clock stop"], enid["Stopped by"]) == ("2025-02-20", ruled_out)
     assert rows["Bea Breached"]["Breached"] == "Yes"
 
     # The student's own record: neither a clock stopped in time nor late, nor a breach.
