@@ -722,10 +722,11 @@ class BookForm(Form):
     ) -> str:
         """Why an outcome records no pathway event: a hospital cancellation, or a DNA of a
         later appointment (said for the pathway in front of the student)."""
+        state = self.clock(patient, context)
+        family = text.family(state.pathway_type if state else "rtt")
         if outcome == "dna":
-            state = self.clock(patient, context)
-            return text.DNA_LATER[text.family(state.pathway_type if state else "rtt")]
-        return text.OUTCOME_NO_EVENT
+            return text.DNA_LATER[family]
+        return text.OUTCOME_NO_EVENT[family]
 
     def why(self, patient: Patient, plan: dict[str, Any], context: BotContext) -> str:
         """The plain-words rule behind what saving records, read off the engine's clock after

@@ -244,6 +244,7 @@ async def test_dna_of_the_first_appointment_nullifies_an_rtt_clock(bot: Bot) -> 
     shown = await _outcome(user, p, "🚫 Did not attend")
     assert "Did not attend (DNA) on 24 Feb 2025" in shown
     assert "nullifies the RTT clock" in shown
+    assert "a date clearly communicated to the patient" in shown
     await user.press("✅ Save outcome")
     row = await stored(bot, p)
     assert row.events[0]["kind"] == "dna_first_appointment" and row.clock_state == "nullified"
@@ -255,6 +256,7 @@ async def test_cancelled_by_the_hospital_stops_nothing_and_asks_to_rebook(bot: B
     p = await _with_booking(bot, "admission_day_case", D(2025, 3, 10))
     shown = await _outcome(user, p, "🏥 Cancelled by the hospital")
     assert "Nothing is recorded on the pathway" in shown and "Rebook" in shown
+    assert "the RTT clock keeps running (it never stops, pauses or restarts" in shown
     replies = await user.press("✅ Save outcome")
     assert "Rebook with 📅 Book" in replies[0].text
     row = await stored(bot, p)

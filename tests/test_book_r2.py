@@ -85,6 +85,31 @@ async def test_a_patient_cancellation_continues_a_cancer_clock(bot: Bot) -> None
     assert row.breach_date == p.breach_date  # the same clock, the same breach date
 
 
+async def test_a_hospital_cancellation_never_resets_a_dm01_clock(bot: Bot) -> None:
+    user = await sam(bot)
+    p = await booked(bot, "diagnostic_test", D(2025, 3, 10), waited=30, pathway_type="diagnostic")
+    shown = await _outcome(user, p, "🏥 Cancelled by the hospital")
+    assert "the 6-week (DM01) clock keeps running (only the patient's DNA or cancellation" in shown
+    assert "resets the 6-week" not in shown
+    await save(user)
+    row = await stored(bot, p)
+    assert row.events == [] and row.breach_date == p.breach_date
+    assert row.appointments[0]["status"] == "cancelled_hospital"
+
+
+async def test_a_hospital_cancellation_is_never_a_cancer_adjustment(bot: Bot) -> None:
+    user = await sam(bot)
+    p = await booked(bot, "admission_day_case", D(2025, 3, 10), waited=20, pathway_type="cancer_62")
+    shown = await _outcome(user, p, "🏥 Cancelled by the hospital")
+    assert (
+        "the cancer clock keeps running (a hospital cancellation is never an adjustment)" in shown
+    )
+    assert "declined admission" not in shown.lower()  # no treatment adjustment offered
+    await save(user)
+    row = await stored(bot, p)
+    assert row.events == [] and row.breach_date == p.breach_date
+
+
 # -- did not attend ----------------------------------------------------------------------------
 
 

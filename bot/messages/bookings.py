@@ -389,10 +389,23 @@ REBOOK_WHY: Final[Mapping[str, str]] = {
 OUTCOME_TITLE = "<b>Check and save</b> · {name}"
 OUTCOME_LINE = "{label} on {date}: <b>{outcome}</b>"
 OUTCOME_EVENT = "Records on the pathway: <b>{label}</b> on {date}"
-OUTCOME_NO_EVENT = (
-    "Nothing is recorded on the pathway: when the hospital cancels, no clock stops, pauses "
-    "or resets (RTT and cancer alike). Rebook the patient as soon as possible."
-)
+OUTCOME_NO_EVENT: Final[Mapping[str, str]] = {
+    "rtt": (
+        "Nothing is recorded on the pathway: when the hospital cancels, the RTT clock keeps "
+        "running (it never stops, pauses or restarts for a cancellation). Rebook the patient as "
+        "soon as possible."
+    ),
+    "cancer": (
+        "Nothing is recorded on the pathway: when the hospital cancels, the cancer clock keeps "
+        "running (a hospital cancellation is never an adjustment). Rebook the patient as soon "
+        "as possible."
+    ),
+    "diagnostic": (
+        "Nothing is recorded on the pathway: when the hospital cancels, the 6-week (DM01) clock "
+        "keeps running (only the patient's DNA or cancellation resets it). Rebook the test as "
+        "soon as possible."
+    ),
+}
 OUTCOME_DATE_NOTE = (
     "Recorded on the appointment date; if the patient rang earlier, correct the date with /update."
 )
@@ -410,9 +423,9 @@ OUTCOME_NAMES: Final[Mapping[str, str]] = {
 }
 DNA_WHY: Final[Mapping[str, str]] = {
     "nullifies": (
-        "A DNA at the first appointment after the referral nullifies the RTT clock: this wait "
-        "doesn't count. If the patient contacts us to rebook, 📅 Book starts a new clock on "
-        "that day."
+        "A DNA at the first appointment after the referral (a date clearly communicated to the "
+        "patient) nullifies the RTT clock: this wait doesn't count. If the patient contacts us "
+        "to rebook, 📅 Book starts a new clock on that day."
     ),
     "dna_urgent_suspected_cancer": (
         "The RTT clock keeps running: on an urgent suspected cancer referral a first-"
