@@ -274,6 +274,27 @@ async def test_a_declined_tci_on_31_days_then_available_later(bot: Bot) -> None:
     assert [e["kind"] for e in row.events] == ["admission_offer_declined", "patient_available"]
 
 
+async def test_bad_input_at_the_available_date_changes_nothing(bot: Bot) -> None:
+    user = await sam(bot)
+    p = await booked(bot, "admission_day_case", D(2025, 3, 10), waited=40, pathway_type="cancer_62")
+    await _outcome(user, p, "↩️ Cancelled by the patient")
+    await user.press("Yes: a declined admission offer")
+    for typed, said in (
+        ("next blursday", "next blursday"),
+        ("x" * 3000, "That's too long to be a date."),
+        ("in 5 years", "3 Mar 2030 is more than two years away"),
+    ):
+        replies = await user.send(typed)
+        no_error(replies)
+        shown = live(user)
+        assert said in shown and "When is the patient available again?" in shown, typed
+    row = await stored(bot, p)
+    assert row.events == [] and row.appointments[0]["status"] == "booked"
+    assert row.version == p.version  # nothing half-saved
+    await user.press("« Back")
+    assert "treatment adjustment" in live(user)
+
+
 async def test_a_tci_moved_at_the_patients_request_offers_the_adjustment(bot: Bot) -> None:
     user = await sam(bot)
     p = await booked(bot, "admission_day_case", D(2025, 3, 10), waited=40, pathway_type="cancer_62")
