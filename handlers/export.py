@@ -3,6 +3,7 @@ nothing of Telegram)."""
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 from telegram import Update
@@ -12,27 +13,28 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.messages import export as text
 from bot.rules.dates import format_date
 from bot.services.container import BotContext
-from bot.services.export import build_csv, export_filename
+from bot.services.export import export_filename, write_csv
 from handlers.guards import Student, student_only
-from handlers.ptl import load_entries
 from handlers.replies import show_action
 
 
 async def send_export(update: Update, context: BotContext, student: Student) -> None:
-    entries = await load_entries(context, student)
-    if not entries:
-        await context.bot.send_message(student.chat_id, text.EMPTY)
-        return
+    """The PTL streamed from the database into a temporary file, a chunk of rows at a time
+    (the whole PTL is never in memory), then sent as one document."""
     today = context.services.clock.today()
-    await show_action(context, student.chat_id, ChatAction.UPLOAD_DOCUMENT)
-    await context.bot.send_document(
-        student.chat_id,
-        document=build_csv(entries),
-        filename=export_filename(today),
-        caption=text.CAPTION.format(
-            date=format_date(today), n=len(entries), s="" if len(entries) == 1 else "s"
-        ),
-    )
+    with tempfile.TemporaryFile() as out:
+        n = await write_csv(context.services.ptl.stream(student.email), out)
+        if not n:
+            await context.bot.send_message(student.chat_id, text.EMPTY)
+            return
+        await show_action(context, student.chat_id, ChatAction.UPLOAD_DOCUMENT)
+        out.seek(0)
+        await context.bot.send_document(
+            student.chat_id,
+            document=out,
+            filename=export_filename(today),
+            caption=text.CAPTION.format(date=format_date(today), n=n, s="" if n == 1 else "s"),
+        )
 
 
 @student_only

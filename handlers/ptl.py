@@ -29,15 +29,14 @@ from bot.messages import ptl as text
 from bot.messages.html import esc
 from bot.rules.fields import clip
 from bot.services.container import BotContext
+from bot.services.ptl_pages import PtlScreen
 from bot.services.ptl_view import (
     BOOKING_FILTERS,
     STATUS_FILTERS,
     TYPE_FILTERS,
     PtlEntry,
     at_risk_days,
-    booking_counts,
     build_entries,
-    filter_entries,
 )
 from handlers.card import MAX_CALLBACK_BYTES, edit_or_send
 from handlers.guards import Student, student_only
@@ -93,34 +92,32 @@ def _clock_part(n: int, entry: PtlEntry) -> str:
     )
 
 
-def _counts(entries: list[PtlEntry]) -> str:
-    tally: dict[str, int] = {}
-    for e in entries:
-        tally[e.status] = tally.get(e.status, 0) + 1
+def _counts(screen: PtlScreen) -> str:
+    tally = screen.statuses
     line = text.COUNTS.format(
         breached=tally.get("breached", 0),
         at_risk=tally.get("at_risk", 0),
         on_track=tally.get("on_track", 0),
     )
-    closed = len(entries) - sum(tally.get(s, 0) for s in ("breached", "at_risk", "on_track"))
+    closed = screen.total - sum(tally.get(s, 0) for s in ("breached", "at_risk", "on_track"))
     return line + (text.CLOSED_COUNT.format(closed=closed) if closed else "")
 
 
 def render_page(
-    entries: list[PtlEntry], view: View, today: dt.date | None = None
+    screen: PtlScreen, view: View, today: dt.date | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The PTL message for `view` over the student's whole (ordered) PTL."""
-    if not entries:
+    """The PTL message for `view`: one page (`screen.entries`, in breach-risk order) and the
+    whole PTL's counts."""
+    if not screen.total:
         return text.EMPTY, None
-    shown = filter_entries(entries, view.status, view.ptype, view.booking)
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = min(max(view.page, 0), pages - 1)
+    pages = max(1, -(-screen.shown // PAGE_SIZE))
+    page = screen.page
     view = View(page, view.status, view.ptype, view.booking)
-    total = len(entries)
+    total = screen.total
     lines = [
         text.TITLE.format(total=total, s="" if total == 1 else "s"),
-        _counts(entries),
-        booking_words.counts_line(booking_counts(entries)),
+        _counts(screen),
+        booking_words.counts_line(dict(screen.bookings)),
     ]
     if view.filtered:
         template = text.FILTERED if view.booking == "all" else booking_words.FILTERED
@@ -129,17 +126,16 @@ def render_page(
                 status=text.STATUS_FILTER_LABELS[view.status],
                 ptype=text.TYPE_FILTER_LABELS[view.ptype],
                 booking=booking_words.FILTER_LABELS[view.booking],
-                n=len(shown),
-                s="" if len(shown) == 1 else "s",
+                n=screen.shown,
+                s="" if screen.shown == 1 else "s",
             )
         )
     lines.append("")
     people: list[InlineKeyboardButton] = []
-    if not shown:
+    if not screen.shown:
         lines.append(text.EMPTY_FILTER)
     else:
-        chunk = shown[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-        for n, entry in enumerate(chunk, start=page * PAGE_SIZE + 1):
+        for n, entry in enumerate(screen.entries, start=page * PAGE_SIZE + 1):
             lines.append(entry_line(n, entry, today))
             data = f"card:{entry.patient.patient_id}:{page}:{view.codes}"
             if len(data.encode()) > MAX_CALLBACK_BYTES:
@@ -222,11 +218,23 @@ async def load_entries(context: BotContext, student: Student) -> list[PtlEntry]:
     return build_entries(patients, services.clock.today(), at_risk_days(services.settings))
 
 
+async def load_screen(context: BotContext, student: Student, view: View) -> PtlScreen:
+    """The page `view` asks for, ordered, filtered and counted in the database."""
+    return await context.services.ptl.screen(
+        student.email,
+        page=view.page,
+        status=view.status,
+        ptype=view.ptype,
+        booking=view.booking,
+        size=PAGE_SIZE,
+    )
+
+
 async def send_ptl(
     update: Update, context: BotContext, student: Student, view: View, *, edit: bool
 ) -> None:
     today = context.services.clock.today()
-    body, keyboard = render_page(await load_entries(context, student), view, today)
+    body, keyboard = render_page(await load_screen(context, student, view), view, today)
     if edit:
         await edit_or_send(update, context, body, keyboard)
     else:

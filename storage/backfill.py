@@ -40,10 +40,15 @@ _OUTPUTS = (
     "clock_state",
     "clock_stopped_on",
     "clock_breached",
+    "clock_rank",
+    "clock_pathway",
+    "clock_order_on",
+    "clock_order_days",
 )
 _SELECT = (
     "select id, pathway_type, clock_start_date, events, priority,"
-    " breach_date, clock_state, clock_stopped_on, clock_breached, clock_computed_at"
+    " breach_date, clock_state, clock_stopped_on, clock_breached, clock_computed_at,"
+    " clock_rank, clock_pathway, clock_order_on, clock_order_days"
     " from public.ptl_patients"
 )
 _WRITE = """
@@ -53,12 +58,28 @@ update public.ptl_patients p
        clock_stopped_on = v.stopped_on,
        clock_breached = v.breached,
        clock_computed_at = v.computed_at,
-       clock_as_of = v.as_of
+       clock_as_of = v.as_of,
+       clock_rank = v.rank,
+       clock_pathway = v.pathway,
+       clock_order_on = v.order_on,
+       clock_order_days = v.order_days
   from unnest($1::bigint[], $2::date[], $3::text[], $4::timestamptz[], $5::date[],
-              $6::boolean[], $7::date[])
-       as v(id, breach_date, clock_state, computed_at, stopped_on, breached, as_of)
+              $6::boolean[], $7::date[], $8::smallint[], $9::text[], $10::date[],
+              $11::integer[])
+       as v(id, breach_date, clock_state, computed_at, stopped_on, breached, as_of, rank,
+            pathway, order_on, order_days)
  where p.id = v.id
 """
+
+
+STALE_FOR_DAY = (
+    "clock_computed_at is null or clock_inputs_until is null or clock_rank is null"
+    " or clock_as_of is null"
+    " or (clock_as_of <> $1 and clock_inputs_until > least(clock_as_of, $1))"
+)
+"""Rows whose stored results may not hold for the day `$1`: never computed, computed before
+sql/053, or computed for another day with a dated input between that day and `$1` (the
+engine counts an event only once its date has come)."""
 
 
 @dataclass
@@ -148,6 +169,21 @@ class ClockBackfill:
             )
         return report
 
+    async def refresh_student(self, email: str, today: dt.date, compute: Compute) -> int:
+        """Make one student's stored results hold for `today` before their PTL is paged in
+        SQL (storage/ptl_pages.py): rows never computed, computed before sql/053 (no
+        `clock_rank`), or computed for another day when a dated input lies between that day
+        and today. Runs on the student path, so row-level security picks the rows; rows
+        another runner holds are skipped (it is writing the same result)."""
+        async with self.db.student(email) as conn:
+            rows = await conn.fetch(
+                f"{_SELECT} where deleted_at is null and ({STALE_FOR_DAY}) for update skip locked",
+                today,
+            )
+            if not rows:
+                return 0
+            return await self._write(conn, rows, today, compute, only_changed=False)
+
     async def _time_pass(self, since: dt.date, today: dt.date, compute: Compute) -> tuple[int, int]:
         checked = written = 0
         last_id = 0
@@ -201,7 +237,7 @@ class ClockBackfill:
         *,
         only_changed: bool,
     ) -> int:
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+        columns: tuple[list[Any], ...] = tuple([] for _ in range(11))
         for row in rows:
             fields = _safe_compute(compute, row, today)
             if only_changed and _unchanged(fields, row):
@@ -213,6 +249,10 @@ class ClockBackfill:
             columns[4].append(fields.get("clock_stopped_on"))
             columns[5].append(fields.get("clock_breached"))
             columns[6].append(today)
+            columns[7].append(fields.get("clock_rank"))
+            columns[8].append(fields.get("clock_pathway"))
+            columns[9].append(fields.get("clock_order_on"))
+            columns[10].append(fields.get("clock_order_days"))
         if columns[0]:
             await conn.execute(_WRITE, *columns)
         return len(columns[0])
@@ -233,4 +273,5 @@ def _safe_compute(compute: Compute, row: asyncpg.Record, today: dt.date) -> Mapp
     except Exception:
         log.warning("Clock backfill: row id %s could not be evaluated", row["id"], exc_info=True)
         return {"breach_date": None, "clock_state": "unknown", "rtt_code": None,
-                "clock_status": None, "clock_computed_at": dt.datetime.now(dt.UTC)}  # fmt: skip
+                "clock_status": None, "clock_computed_at": dt.datetime.now(dt.UTC),
+                "clock_rank": 9}  # fmt: skip

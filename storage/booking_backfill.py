@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from storage.db import Database
@@ -29,9 +29,9 @@ columns. Priority is a clock input (an Urgent suspected cancer RTT row keeps its
 first-appointment DNA), so the summaries depend on it too; sql/080 marks a row when it changes."""
 
 DIRTY = "booking_computed_at is null and appointments is not null and appointments <> '[]'::jsonb"
+_COLUMNS = "select id, appointments, pathway_type, clock_start_date, events, priority"
 _SELECT = (
-    "select id, appointments, pathway_type, clock_start_date, events, priority"
-    " from public.ptl_patients"
+    f"{_COLUMNS} from public.ptl_patients"
     f" where {DIRTY} and id > $1 order by id limit $2 for update skip locked"
 )
 _WRITE = """
@@ -64,6 +64,18 @@ class BookingBackfill:
             )
         return count
 
+    async def refresh_student(self, email: str, compute: BookingCompute) -> int:
+        """Summarise one student's marked rows before their PTL is paged in SQL (the booking
+        filters read the summaries). On the student path: row-level security picks the rows."""
+        async with self.db.student(email) as conn:
+            rows = await conn.fetch(
+                f"{_COLUMNS} from public.ptl_patients where deleted_at is null and {DIRTY}"
+                " for update skip locked"
+            )
+            if rows:
+                await conn.execute(_WRITE, *_columns(rows, compute))
+        return len(rows)
+
     async def run(self, compute: BookingCompute) -> int:
         """Compute every marked row; returns how many were written."""
         written = 0
@@ -73,19 +85,24 @@ class BookingBackfill:
                 rows = await conn.fetch(_SELECT, last_id, self.batch_size)
                 if not rows:
                     break
-                columns: tuple[list[Any], ...] = ([], [], [], [])
-                for row in rows:
-                    fields = _safe(compute, row)
-                    columns[0].append(row["id"])
-                    columns[1].append(_array(fields.get("booking_open_dates")))
-                    columns[2].append(_array(fields.get("booking_late_dates")))
-                    columns[3].append(fields.get("booking_computed_at") or dt.datetime.now(dt.UTC))
-                await conn.execute(_WRITE, *columns)
+                await conn.execute(_WRITE, *_columns(rows, compute))
                 written += len(rows)
             last_id = rows[-1]["id"]
         if written:
             log.info("Booking backfill: %d row(s) summarised", written)
         return written
+
+
+def _columns(rows: Sequence[Any], compute: BookingCompute) -> tuple[list[Any], ...]:
+    """The `_WRITE` arrays for `rows`: id, open dates, late dates, computed at."""
+    columns: tuple[list[Any], ...] = ([], [], [], [])
+    for row in rows:
+        fields = _safe(compute, row)
+        columns[0].append(row["id"])
+        columns[1].append(_array(fields.get("booking_open_dates")))
+        columns[2].append(_array(fields.get("booking_late_dates")))
+        columns[3].append(fields.get("booking_computed_at") or dt.datetime.now(dt.UTC))
+    return columns
 
 
 def _safe(compute: BookingCompute, row: Any) -> Mapping[str, Any]:

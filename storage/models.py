@@ -39,6 +39,10 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "booking_late_dates",
     "booking_computed_at",
     "clock_as_of",
+    "clock_rank",
+    "clock_pathway",
+    "clock_order_on",
+    "clock_order_days",
 )
 
 
@@ -88,6 +92,10 @@ class PatientIn(BaseModel):
     booking_late_dates: list[date] = Field(default_factory=list)
     booking_computed_at: datetime | None = None
     clock_as_of: date | None = None
+    clock_rank: int | None = None
+    clock_pathway: str | None = None
+    clock_order_on: date | None = None
+    clock_order_days: int | None = None
 
 
 class Patient(BaseModel):
@@ -131,6 +139,10 @@ class Patient(BaseModel):
     booking_late_dates: list[date] = Field(default_factory=list)
     booking_computed_at: datetime | None = None
     clock_as_of: date | None = None
+    clock_rank: int | None = None
+    clock_pathway: str | None = None
+    clock_order_on: date | None = None
+    clock_order_days: int | None = None
     bin_version: int | None = None
 
     # The `events` value exactly as stored (any JSON, or None), for writers that must

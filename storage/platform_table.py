@@ -24,7 +24,7 @@ TABLE = "public.ptl_patients"
 # its type. If none of them has run yet but the column is already there, it is the
 # platform's: never adopted.
 _P2, _P30, _P40 = ("002_ptl_patients.sql",), ("030_reminders.sql",), ("040_tutoring.sql",)
-_P51, _P80 = ("051_platform_rows.sql",), ("080_bookings.sql",)
+_P51, _P53, _P80 = ("051_platform_rows.sql",), ("053_ptl_order.sql",), ("080_bookings.sql",)
 _P51_90 = ("051_platform_rows.sql", "090_student_progress.sql")
 BOT_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "version": (_P2, "integer"),
@@ -39,6 +39,8 @@ BOT_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "clock_as_of": (_P51, "date"),
     "clock_rank": (_P51, "smallint"),
     "clock_pathway": (_P51, "text"),
+    "clock_order_on": (_P53, "date"),
+    "clock_order_days": (_P53, "integer"),
     "clock_stopped_on": (_P51_90, "date"),
     "clock_breached": (_P51_90, "boolean"),
     "booking_open_dates": (_P80, "date[]"),

@@ -14,7 +14,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.rules.bookings import stored_booking_fields
-from bot.rules.pathway import EVENT_KINDS, ClockState, Event, evaluate, rtt_code_for
+from bot.rules.pathway import (
+    EVENT_KINDS,
+    ClockState,
+    Event,
+    canonical_pathway_type,
+    evaluate,
+    ordering_key,
+    rtt_code_for,
+)
 
 # A platform event with only an RTT code: the engine kind that code most plausibly records.
 # Code 34 could be a discharge or a decision not to treat; both stop an RTT clock, but they
@@ -181,6 +189,35 @@ def stored_clock_fields(
         "clock_computed_at": dt.datetime.now(dt.UTC),
         # The day the result holds for: events dated later were not counted yet.
         "clock_as_of": today,
+        **stored_order_fields(pathway_type, state),
+    }
+
+
+NO_CLOCK_RANK = 9
+"""`clock_rank` of a row with no usable clock: after every clock, as on the PTL."""
+
+
+def stored_order_fields(pathway_type: str | None, state: ClockState | None) -> dict[str, Any]:
+    """Where the row sorts on a PTL, for paging it in SQL (sql/051, sql/053): the engine's
+    `ordering_key` taken apart into what holds on any day. `clock_rank` is its group;
+    `clock_order_on` its date; `clock_order_days` its days to breach only when that is fixed
+    (a clock frozen by an open treatment adjustment); otherwise it is `breach_date - today`,
+    which the database works out for the day asked. `clock_pathway` is the canonical pathway
+    type the PTL's type filter matches (the clock's, else the row's; null if unknown)."""
+    if state is None:
+        try:
+            pathway: str | None = canonical_pathway_type(pathway_type or "rtt")
+        except ValueError:
+            pathway = None
+        return {"clock_rank": NO_CLOCK_RANK, "clock_order_on": None, "clock_order_days": None,
+                "clock_pathway": pathway}  # fmt: skip
+    group, days, when = ordering_key(state)
+    frozen = state.running and state.adjustment_open_since is not None
+    return {
+        "clock_rank": group,
+        "clock_order_on": dt.date.fromordinal(when),
+        "clock_order_days": days if frozen else None,
+        "clock_pathway": state.pathway_type,
     }
 
 

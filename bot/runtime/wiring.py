@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.rules.clock import Clock, SystemClock
 from bot.services.container import Services
+from bot.services.ptl_pages import PtlService
 from bot.services.reminders import ReminderService
 from bot.services.send_budget import SendBudget, bot_id_from_token
 from bot.services.verification import make_verifier
@@ -52,6 +53,7 @@ def build_services(settings: Settings, db: Database, clock: Clock | None = None)
         ),
         reminders=ReminderService(db, settings, clock),
         send_budget=send_budget,
+        ptl=PtlService(db, settings, clock),
     )
     services.verifier = make_verifier(
         settings, otp=otp, clock=clock, console_output=lambda: services.extra.get("console_out")

@@ -17,6 +17,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.rules.clock import Clock
+from bot.services.ptl_pages import PtlService
 from bot.services.reminders import ReminderService
 from bot.services.send_budget import SendBudget
 from bot.services.verification import Verifier
@@ -51,6 +52,8 @@ class Services:
     reminders: ReminderService
     # The bot token's one send budget, shared with every other replica (send_budget.py).
     send_budget: SendBudget
+    # The PTL paged and streamed in the database (bot/services/ptl_pages.py).
+    ptl: PtlService
     # Email verification (bot/services/verification): chosen by settings.verifier.
     verifier: Verifier | None = None
     # Per-process extras set by an entry point (the console's output stream).

@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from datetime import date
-from typing import Final
+from typing import BinaryIO, Final
 
 from bot.rules.nhs_number import format_nhs
 from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES
 from bot.rules.records import events_from_json
 from bot.services.ptl_view import PtlEntry
 
-__all__ = ["COLUMNS", "build_csv", "export_filename", "parse_csv", "row_for", "safe_cell"]
+__all__ = [
+    "COLUMNS",
+    "build_csv",
+    "export_filename",
+    "parse_csv",
+    "row_for",
+    "safe_cell",
+    "write_csv",
+]
 
 COLUMNS: Final[tuple[str, ...]] = (
     "Patient ID",
@@ -163,6 +171,22 @@ def spreadsheet(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> bytes:
     for row in rows:
         writer.writerow([safe_cell(c) for c in row])
     return buffer.getvalue().encode("utf-8-sig")
+
+
+async def write_csv(chunks: AsyncIterable[Sequence[PtlEntry]], out: BinaryIO) -> int:
+    """Write the CSV file to `out` as the entries arrive, a chunk at a time (BOM, header,
+    one row per patient in the given order), so a PTL of any size is never held whole;
+    returns how many patients were written. The same cells as `build_csv`."""
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    writer = csv.writer(text, dialect="excel", lineterminator="\r\n")
+    writer.writerow([safe_cell(c) for c in COLUMNS])
+    written = 0
+    async for chunk in chunks:
+        writer.writerows([safe_cell(c) for c in row_for(entry)] for entry in chunk)
+        written += len(chunk)
+    text.flush()
+    text.detach()  # `out` stays open for the caller
+    return written
 
 
 def build_csv(entries: Iterable[PtlEntry]) -> bytes:

@@ -33,6 +33,7 @@ __all__ = [
     "booking_filter",
     "booking_summary",
     "build_entries",
+    "entry_for",
     "evaluate_patient",
     "filter_entries",
     "pathway_key",
@@ -133,7 +134,7 @@ def build_entries(
     """Every patient with its clock, ordered by breach risk (the engine's ordering key):
     breached first (most overdue first), then fewest days to breach, then closed clocks;
     ties by name so the order is stable from one page to the next."""
-    entries = [_entry(p, today, thresholds) for p in patients]
+    entries = [entry_for(p, today, thresholds) for p in patients]
     entries.sort(key=_sort_key)
     return entries
 
@@ -157,7 +158,8 @@ def booking_summary(
     )
 
 
-def _entry(patient: Patient, today: date, thresholds: Mapping[str, int] | None) -> PtlEntry:
+def entry_for(patient: Patient, today: date, thresholds: Mapping[str, int] | None) -> PtlEntry:
+    """One patient's PTL entry: its clock and bookings as at `today`."""
     state = evaluate_patient(patient, today, thresholds)
     return PtlEntry(patient, state, booking_summary(patient, state, today, thresholds))
 
