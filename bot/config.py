@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     at_risk_days_cancer: int = Field(
         default=7, ge=0, le=62, description="Cancer/diagnostic at-risk days before breach."
     )
+    max_patients_per_student: int = Field(
+        default=2000,
+        ge=1,
+        le=1_000_000,
+        description="The most live patients /add keeps for one student (what one PTL costs).",
+    )
     form_idle_minutes: int = Field(
         default=60,
         ge=5,

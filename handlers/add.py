@@ -31,7 +31,7 @@ from handlers.card import send_card
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only
 from storage.models import PatientIn
-from storage.patients import new_patient_id
+from storage.patients import PatientLimitError, new_patient_id
 
 SUMMARY = "sum"
 EDIT = "edit"
@@ -57,6 +57,11 @@ class AddForm(Form):
     async def _start(self, update: Update, context: BotContext, student: Student) -> object:
         if update.callback_query is not None:
             await update.callback_query.answer()
+        limit = context.services.settings.max_patients_per_student
+        if await context.services.patients.count(student.email) >= limit:
+            # Said before a single question, so nothing is typed in vain.
+            await context.bot.send_message(student.chat_id, text.PTL_FULL.format(limit=limit))
+            return END
         draft = self.resumable(context)
         if draft is not None and draft.get("values"):
             return await self.offer_resume(draft, update, context)
@@ -281,7 +286,15 @@ class AddForm(Form):
             }
         )
         patient_id = draft.get("patient_id") or new_patient_id()  # drafts from before ids
-        patient = await services.patients.add(student.email, patient_in, patient_id=patient_id)
+        limit = services.settings.max_patients_per_student
+        try:
+            patient = await services.patients.add(
+                student.email, patient_in, patient_id=patient_id, limit=limit
+            )
+        except PatientLimitError:
+            return await self.show(
+                SUMMARY, draft, update, context, error=text.PTL_FULL_AT_SAVE.format(limit=limit)
+            )
         draft["patient_id"] = patient.patient_id
         saved = text.SAVED.format(
             name=esc(patient.patient_name or ""), patient_id=esc(patient.patient_id)

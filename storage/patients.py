@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from storage.columns import ROW_COLUMNS
 from storage.db import Database, normalise_email
 from storage.models import EDITABLE_FIELDS, Patient, PatientIn, PatientStats
 
@@ -37,6 +38,14 @@ class StaleWriteError(Exception):
 
 class PatientNotFoundError(Exception):
     """No such patient for this student (or it belongs to someone else: RLS hides it)."""
+
+
+class PatientLimitError(Exception):
+    """The student's PTL already holds `limit` live patients: nothing was inserted."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the PTL already holds {limit} patients")
+        self.limit = limit
 
 
 class UnwritableJsonError(Exception):
@@ -70,22 +79,40 @@ class PatientRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def count(self, email: str) -> int:
+        """How many live patients the student has (the row cap counts these)."""
+        async with self.db.student(email) as conn:
+            n: int = await conn.fetchval(
+                "select count(*) from public.ptl_patients where deleted_at is null"
+            )
+        return n
+
     async def add(
-        self, email: str, patient: PatientIn, *, patient_id: str | None = None
+        self,
+        email: str,
+        patient: PatientIn,
+        *,
+        patient_id: str | None = None,
+        limit: int | None = None,
     ) -> Patient:
         """Insert the patient; with `patient_id` (chosen when the form opened) idempotently:
         if this student already has a row with that id (a Save repeated after a crash), that
         row is returned and nothing is inserted. An id some other student holds (invisible
-        here; a 1-in-2^50 collision) is replaced by a fresh one."""
+        here; a 1-in-2^50 collision) is replaced by a fresh one. With `limit`, a student who
+        already has that many live patients gets PatientLimitError and nothing is inserted
+        (counted in the same transaction, under a lock on the student's rows' count taken by
+        a transaction-scoped advisory lock, so two Saves at once cannot both squeeze in)."""
         data = patient.model_dump()
         columns = list(data)
         placeholders = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
         query = (
             f"insert into public.ptl_patients (patient_id, user_email, {', '.join(columns)})"
             f" values ($1, $2, {placeholders})"
-            " on conflict (patient_id) do nothing returning *"
+            f" on conflict (patient_id) do nothing returning {ROW_COLUMNS}"
         )
         async with self.db.student(email) as conn:
+            if limit is not None:
+                await self._within_limit(conn, email, limit, patient_id)
             for _ in range(5):
                 wanted = patient_id or new_patient_id()
                 row = await conn.fetchrow(query, wanted, normalise_email(email), *data.values())
@@ -93,26 +120,45 @@ class PatientRepository:
                     return Patient.from_record(row)
                 if patient_id is not None:
                     mine = await conn.fetchrow(
-                        "select * from public.ptl_patients where patient_id = $1", patient_id
+                        f"select {ROW_COLUMNS} from public.ptl_patients where patient_id = $1",
+                        patient_id,
                     )
                     if mine is not None:
                         return Patient.from_record(mine)
                     patient_id = None  # someone else's id: draw another
         raise RuntimeError("could not allocate a unique patient id")  # 2^-250 territory
 
+    @staticmethod
+    async def _within_limit(
+        conn: asyncpg.Connection, email: str, limit: int, patient_id: str | None
+    ) -> None:
+        await conn.execute(
+            "select pg_advisory_xact_lock(hashtext('ptl_patients cap ' || $1))",
+            normalise_email(email),
+        )
+        if patient_id is not None and await conn.fetchval(
+            "select 1 from public.ptl_patients where patient_id = $1", patient_id
+        ):
+            return  # a repeated Save: the row is there already, nothing new is added
+        live: int = await conn.fetchval(
+            "select count(*) from public.ptl_patients where deleted_at is null"
+        )
+        if live >= limit:
+            raise PatientLimitError(limit)
+
     async def list(self, email: str, *, deleted: bool = False) -> list[Patient]:
         """Live patients (or, with `deleted=True`, the bin), newest first."""
         condition = "deleted_at is not null" if deleted else "deleted_at is null"
         async with self.db.student(email) as conn:
             rows = await conn.fetch(
-                f"select * from public.ptl_patients where {condition} order by id desc"
+                f"select {ROW_COLUMNS} from public.ptl_patients where {condition} order by id desc"
             )
         return [Patient.from_record(r) for r in rows]
 
     async def get(self, email: str, patient_id: str, *, include_deleted: bool = False) -> Patient:
         async with self.db.student(email) as conn:
             row = await conn.fetchrow(
-                "select * from public.ptl_patients where patient_id = $1", patient_id
+                f"select {ROW_COLUMNS} from public.ptl_patients where patient_id = $1", patient_id
             )
         if row is None or (row["deleted_at"] is not None and not include_deleted):
             raise PatientNotFoundError(patient_id)
@@ -123,7 +169,7 @@ class PatientRepository:
         digits = "".join(ch for ch in text if ch.isdigit())
         async with self.db.student(email) as conn:
             rows = await conn.fetch(
-                "select * from public.ptl_patients"
+                f"select {ROW_COLUMNS} from public.ptl_patients"
                 " where deleted_at is null and ("
                 "   patient_name ilike '%' || $1 || '%'"
                 "   or upper(patient_id) = upper($2)"
@@ -154,7 +200,7 @@ class PatientRepository:
             row = await conn.fetchrow(
                 f"update public.ptl_patients set {sets}, last_updated = now()"
                 f" where patient_id = $1 and version = $2 and deleted_at is null{guards}"
-                " returning *",
+                f" returning {ROW_COLUMNS}",
                 patient_id,
                 expected_version,
                 *changes.values(),
@@ -174,7 +220,8 @@ class PatientRepository:
                 # so the purge can tell a row changed since (sql/051).
                 "update public.ptl_patients set deleted_at = coalesce($3, now()),"
                 " bin_version = version + 1"
-                " where patient_id = $1 and version = $2 and deleted_at is null returning *",
+                " where patient_id = $1 and version = $2 and deleted_at is null"
+                f" returning {ROW_COLUMNS}",
                 patient_id,
                 expected_version,
                 at,
@@ -187,7 +234,7 @@ class PatientRepository:
         async with self.db.student(email) as conn:
             row = await conn.fetchrow(
                 "update public.ptl_patients set deleted_at = null, bin_version = null"
-                " where patient_id = $1 and deleted_at is not null returning *",
+                f" where patient_id = $1 and deleted_at is not null returning {ROW_COLUMNS}",
                 patient_id,
             )
         if row is None:
@@ -254,7 +301,7 @@ class PatientRepository:
         changes: dict[str, Any] | None = None,
     ) -> None:
         current = await conn.fetchrow(
-            "select * from public.ptl_patients where patient_id = $1", patient_id
+            f"select {ROW_COLUMNS} from public.ptl_patients where patient_id = $1", patient_id
         )
         if current is None or current["deleted_at"] is not None:
             raise PatientNotFoundError(patient_id)

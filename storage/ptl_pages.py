@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from storage.bookings import BOOKING_FILTER_SQL
+from storage.columns import EXPORT_COLUMNS, LIST_COLUMNS
 from storage.db import Database
 from storage.models import Patient
 
-__all__ = ["EXPORT_COLUMNS", "LIST_COLUMNS", "PtlFilter", "PtlPage", "PtlPages"]
+__all__ = ["ORDER_SQL", "STATUS_SQL", "PtlFilter", "PtlPage", "PtlPages"]
 
 _DAYS: Final = "coalesce(clock_order_days, clock_order_on - $1)"
 _RISK: Final = f"(case when clock_rank = 0 then {_DAYS} else 0 end)"
@@ -49,40 +50,6 @@ ORDER_SQL: Final = (
     ' lower(coalesce(patient_name, \'\')) collate "C", patient_id collate "C"'
 )
 """The engine's breach-risk order on day `$1` (see the module docstring)."""
-
-_TEXT_CAP: Final = 4000
-_NAME_CAP: Final = 200
-
-
-def _clip(column: str, cap: int) -> str:
-    return f"left({column}, {cap}) as {column}"
-
-
-LIST_COLUMNS: Final = (
-    "id, patient_id, user_email, "
-    + _clip("patient_name", _NAME_CAP)
-    + ", pathway_type, clock_start_date, priority, events, appointments"
-)
-"""What one PTL line needs: the name, and the engine's inputs for its clock and bookings."""
-
-EXPORT_COLUMNS: Final = ", ".join(
-    [
-        "id, patient_id, user_email",
-        _clip("patient_name", _NAME_CAP),
-        _clip("nhs_number", 40),
-        _clip("specialty", _NAME_CAP),
-        "referral_date, clock_start_date",
-        _clip("referral_source", _NAME_CAP),
-        _clip("pathway_type", 40),
-        _clip("priority", 40),
-        _clip("consultant", _NAME_CAP),
-        _clip("rtt_code", 10),
-        _clip("notes", _TEXT_CAP),
-        "events, appointments",
-    ]
-)
-"""What a CSV row needs (bot.services.export.COLUMNS), platform text clipped to a size a
-spreadsheet cell can hold."""
 
 
 @dataclass(frozen=True, slots=True)

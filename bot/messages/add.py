@@ -28,3 +28,12 @@ BACK_TO_SUMMARY = "« Back to summary"
 START_MOVED = "The clock start ({start}) is now before the referral date, so it needs a new date."
 SAVED = "✅ Saved <b>{name}</b> to your PTL (ID <code>{patient_id}</code>)."
 SAVE_INCOMPLETE = "Some details are missing, so I've gone back to them."
+PTL_FULL = (
+    "Your PTL already holds {limit:,} patients, the most the bot keeps for one student. "
+    "To add another, delete a patient you no longer need first (open them from /ptl, then "
+    "🗑 Delete)."
+)
+PTL_FULL_AT_SAVE = (
+    PTL_FULL + " Nothing was saved. Your answers are kept: once you have deleted a patient, "
+    "tap Save again."
+)
