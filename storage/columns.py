@@ -7,7 +7,8 @@ of (`left()` in the select): the stored row is never changed, so the platform ke
 wrote. The cuts are longer than anything the bot itself lets a student type (storage.models
 PatientIn), so a row the bot wrote is never clipped; and longer than the notes limit a note is
 appended under (handlers/update.py), so appending to clipped notes is refused, never saved
-over the part not read.
+over the part not read. `events` and `appointments` over a megabyte are read trimmed and
+marked (`events_clipped`, `appointments_clipped`), and the bot then refuses to write them back.
 """
 
 from __future__ import annotations
@@ -33,9 +34,48 @@ TEXT_CAPS: Final = {
 """Characters of each text column read back at most."""
 
 
+JSON_CAP: Final = 1_048_576
+"""Bytes of `events` or `appointments` (as JSON text) above which they are read trimmed (below)."""
+
+JSON_ITEMS: Final = 2000
+JSON_TEXT: Final = 500
+
+
+def _json(column: str) -> str:
+    """The column as stored, or, above JSON_CAP, trimmed: its first JSON_ITEMS entries, each
+    object's text values cut to JSON_TEXT characters and any other value over 4 kB dropped.
+    Dates, codes and kinds survive, so the clock still reads; a trimmed column is never
+    written back (JSON_WRITABLE)."""
+    return f"""(case when octet_length({column}::text) <= {JSON_CAP} then {column}
+        when jsonb_typeof({column}) <> 'array' then 'null'::jsonb
+        else (select coalesce(jsonb_agg(case when jsonb_typeof(x.e) = 'object' then (
+                  select coalesce(jsonb_object_agg(k, case
+                      when jsonb_typeof(v) = 'string' then to_jsonb(left(v #>> '{{}}', {JSON_TEXT}))
+                      when octet_length(v::text) > 4096 then 'null'::jsonb else v end), '{{}}')
+                    from jsonb_each(x.e) as o(k, v))
+                  else 'null'::jsonb end order by x.n), '[]'::jsonb)
+                from jsonb_array_elements({column}) with ordinality as x(e, n)
+               where x.n <= {JSON_ITEMS}) end) as {column},
+        coalesce(octet_length({column}::text) > {JSON_CAP}, false) as {column}_clipped"""
+
+
+JSON_WRITABLE: Final = {
+    "events": f"octet_length(events::text) <= {JSON_CAP}",
+    "appointments": f"octet_length(appointments::text) <= {JSON_CAP}",
+}
+"""Conditions under which the bot may write the column back: it was read whole."""
+
+
 def _read(columns: str) -> str:
     names = [c.strip() for c in columns.split(",")]
-    return ", ".join(f"left({c}, {TEXT_CAPS[c]}) as {c}" if c in TEXT_CAPS else c for c in names)
+    return ", ".join(
+        f"left({c}, {TEXT_CAPS[c]}) as {c}"
+        if c in TEXT_CAPS
+        else _json(c)
+        if c in JSON_WRITABLE
+        else c
+        for c in names
+    )
 
 
 ROW_COLUMNS: Final = _read(

@@ -149,12 +149,17 @@ class Patient(BaseModel):
     # keep a platform value's shape: `events` above holds only its object entries (see
     # `json_objects`). `appointments` is kept as stored already (see above).
     stored_events: Any = None
+    events_clipped: bool = False
+    """`events` was too large to read whole and holds a trimmed copy (storage/columns.py)."""
+    appointments_clipped: bool = False
+    """Likewise `appointments`: neither is ever written back when clipped."""
 
     @property
     def events_writable(self) -> bool:
         """May the bot write `events` back? Only when nothing in the stored value would be
-        lost by writing the object entries: it is absent, or a list of objects only."""
-        return _only_objects(self.stored_events)
+        lost by writing the object entries: it is absent, or a list of objects only, read
+        whole."""
+        return not self.events_clipped and _only_objects(self.stored_events)
 
     @classmethod
     def from_record(cls, record: Any) -> Patient:

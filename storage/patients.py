@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.columns import ROW_COLUMNS
+from storage.columns import JSON_WRITABLE, ROW_COLUMNS
 from storage.db import Database, normalise_email
 from storage.models import EDITABLE_FIELDS, Patient, PatientIn, PatientStats
 
@@ -61,10 +61,13 @@ class UnwritableJsonError(Exception):
 # A JSON column the bot may replace only when nothing stored in it would be lost: `events`
 # is rewritten from its object entries, so it must hold objects only; `appointments` is
 # rewritten from the whole stored list (bot.rules.bookings keeps every item), so any list.
+# Neither is written back when it was too large to read whole (storage/columns.py).
 _WRITABLE_JSON = {
     "events": "(events is null or (jsonb_typeof(events) = 'array' and not exists ("
-    "select 1 from jsonb_array_elements(events) e where jsonb_typeof(e) <> 'object')))",
-    "appointments": "(appointments is null or jsonb_typeof(appointments) = 'array')",
+    "select 1 from jsonb_array_elements(events) e where jsonb_typeof(e) <> 'object')"
+    f" and {JSON_WRITABLE['events']}))",
+    "appointments": "(appointments is null or (jsonb_typeof(appointments) = 'array'"
+    f" and {JSON_WRITABLE['appointments']}))",
 }
 
 
@@ -310,8 +313,8 @@ class PatientRepository:
             stored = Patient.from_record(current)
             if "events" in (changes or {}) and not stored.events_writable:
                 raise UnwritableJsonError("events")
-            if "appointments" in (changes or {}) and not isinstance(
-                stored.appointments, list | None
+            if "appointments" in (changes or {}) and (
+                not isinstance(stored.appointments, list | None) or stored.appointments_clipped
             ):
                 raise UnwritableJsonError("appointments")
         raise StaleWriteError(Patient.from_record(current))

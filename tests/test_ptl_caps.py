@@ -97,3 +97,39 @@ async def test_an_oversized_platform_row_shows_clipped_and_stays_as_stored(
         )
     assert stored["patient_name"] == huge_name and stored["notes"] == huge_notes
     assert stored["version"] == 1
+
+
+async def test_events_too_large_to_read_whole_show_trimmed_and_are_never_written_back(
+    bot: harness.Bot,
+) -> None:
+    """2 MB of events (one event's description pasted huge): the PTL line and the card read a
+    trimmed copy whose dates still drive the clock; /update will not record an event over it;
+    the stored list is untouched."""
+    sam = await linked(bot)
+    start = TODAY - timedelta(days=60)
+    events = [
+        {"date": (start + timedelta(days=5)).isoformat(), "code": "20", "kind": "activity",
+         "description": "d" * 2_000_000},
+        {"date": (start + timedelta(days=30)).isoformat(), "code": "30",
+         "kind": "treatment_started", "description": "Treated"},
+    ]  # fmt: skip
+    await platform_api.insert(
+        bot.services.db, EMAIL, "PTLBIGEVENTS", patient_name="Big Events",
+        clock_start_date=start, events=events, appointments=[],
+    )  # fmt: skip
+    patient = await bot.services.patients.get(EMAIL, "PTLBIGEVENTS")
+    assert patient.events_clipped and not patient.events_writable
+    assert [e["date"] for e in patient.events] == [e["date"] for e in events]
+    assert len(patient.events[0]["description"]) == 500
+    page = (await sam.send("/ptl"))[0]
+    no_error([page])
+    assert "Big Events" in page.text and "stopped" in page.text  # the clock read the dates
+    await sam.send("/update PTLBIGEVENTS")
+    replies = await sam.press("📌 Record an event")
+    no_error(replies)
+    assert "can't add to without changing what the platform stored" in replies[0].text
+    async with bot.services.db.service() as conn:
+        stored = await conn.fetchval(
+            "select events from public.ptl_patients where patient_id = 'PTLBIGEVENTS'"
+        )
+    assert stored == events
