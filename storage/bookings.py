@@ -18,11 +18,18 @@ from storage.db import Database
 NEXT_OPEN: Final = "(select min(d) from unnest(booking_open_dates) d where d >= $1)"
 """The next open booking's date on or after today (null: none)."""
 
-BOOKING_FILTER_SQL: Final[Mapping[str, str]] = {
-    "und": f"(clock_state = 'running' and {NEXT_OPEN} is null)",
-    "late": f"(clock_state = 'running' and {NEXT_OPEN} = any(booking_late_dates))",
-    "out": "(booking_open_dates[1] < $1)",
-}
+
+def booking_filter_sql(next_open: str) -> dict[str, str]:
+    """The booking filters' conditions, given an expression for the next open booking's date
+    (NEXT_OPEN, or a column a query computed once from it)."""
+    return {
+        "und": f"(clock_state = 'running' and {next_open} is null)",
+        "late": f"(clock_state = 'running' and {next_open} = any(booking_late_dates))",
+        "out": "(booking_open_dates[1] < $1)",
+    }
+
+
+BOOKING_FILTER_SQL: Final[Mapping[str, str]] = booking_filter_sql(NEXT_OPEN)
 """Conditions on `public.ptl_patients` for the PTL's booking filters (see BOOKING_FILTERS)."""
 
 

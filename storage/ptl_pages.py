@@ -21,35 +21,46 @@ queries, decides which rows exist.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from storage.bookings import BOOKING_FILTER_SQL
-from storage.columns import EXPORT_COLUMNS, LIST_COLUMNS
+from storage.bookings import NEXT_OPEN, booking_filter_sql
+from storage.columns import EXPORT_COLUMNS, LIST_COLUMNS, TEXT_CAPS
 from storage.db import Database
 from storage.models import Patient
 
-__all__ = ["ORDER_SQL", "STATUS_SQL", "PtlFilter", "PtlPage", "PtlPages"]
+__all__ = ["ORDER_SQL", "PtlFilter", "PtlPage", "PtlPages", "status_sql"]
 
 _DAYS: Final = "coalesce(clock_order_days, clock_order_on - $1)"
 _RISK: Final = f"(case when clock_rank = 0 then {_DAYS} else 0 end)"
-STATUS_SQL: Final = f"""(case
-    when clock_rank = 0 then case
-        when {_DAYS} <= 0 then 'breached'
-        when clock_order_days is not null then 'at_risk'
-        when clock_order_on - $1 <= coalesce(($2::jsonb ->> clock_pathway)::int, 0) then 'at_risk'
-        else 'on_track' end
-    when clock_state in ('stopped', 'ended', 'nullified', 'transferred') then clock_state
-    else 'none' end)"""
-"""The engine's status of a row on day `$1`, with the at-risk thresholds `$2` (jsonb)."""
+_SORT_NAME: Final = f"lower(coalesce(left(patient_name, {TEXT_CAPS['patient_name']}), ''))"
 
 ORDER_SQL: Final = (
     f"coalesce(clock_rank, 9), {_RISK}, clock_order_on,"
-    # casefold() in the engine's order is a Unicode lower case compared by code point.
-    ' lower(coalesce(patient_name, \'\')) collate "C", patient_id collate "C"'
+    # casefold() in the engine's order is a Unicode lower case compared by code point; the
+    # name as every screen reads it (clipped, storage/columns.py).
+    f' {_SORT_NAME} collate "C", patient_id collate "C"'
 )
 """The engine's breach-risk order on day `$1` (see the module docstring)."""
+
+_KEY = re.compile(r"^[a-z0-9_]+$")
+
+
+def status_sql(thresholds: Mapping[str, int]) -> str:
+    """The engine's status of a row on day `$1`, with the at-risk thresholds (days before the
+    breach, per canonical pathway type) written into the statement as numbers."""
+    by_type = " ".join(f"when '{k}' then {int(v)}" for k, v in sorted(thresholds.items())
+                       if _KEY.match(k))  # fmt: skip
+    return f"""(case
+    when clock_rank = 0 then case
+        when {_DAYS} <= 0 then 'breached'
+        when clock_order_days is not null then 'at_risk'
+        when clock_order_on - $1 <= (case clock_pathway {by_type} else 0 end) then 'at_risk'
+        else 'on_track' end
+    when clock_state in ('stopped', 'ended', 'nullified', 'transferred') then clock_state
+    else 'none' end)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +72,22 @@ class PtlFilter:
     pathway: str | None = None
     booking: str = "all"
 
-    def where(self, args: list[Any]) -> str:
-        """The SQL condition, appending its parameters to `args` (which start with today
-        and the thresholds)."""
-        parts = ["deleted_at is null"]
+    def condition(self, args: list[Any]) -> str:
+        """The SQL condition on the page query's computed row (`st` the status, `nx` the
+        next open booking), appending its parameters to `args` (which start with today)."""
+        parts = ["true"]
         if self.statuses:
             args.append(sorted(self.statuses))
-            parts.append(f"{STATUS_SQL} = any(${len(args)}::text[])")
+            parts.append(f"st = any(${len(args)}::text[])")
         if self.pathway is not None:
             args.append(self.pathway)
             parts.append(f"clock_pathway = ${len(args)}")
-        if self.booking in BOOKING_FILTER_SQL:
-            parts.append(BOOKING_FILTER_SQL[self.booking])
+        if self.booking in _BOOKING:
+            parts.append(_BOOKING[self.booking])
         return " and ".join(parts)
+
+
+_BOOKING: Final = booking_filter_sql("nx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +106,33 @@ class PtlPage:
     """The page shown (the one asked for, brought within range)."""
     rows: Sequence[Patient] = field(default_factory=tuple)
     """That page's rows, in order, with `LIST_COLUMNS` only."""
+
+
+def _page_query(status: str, shown: str, limit: int, offset: int) -> str:
+    """One pass over the student's live rows: each row's status (`st`), next open booking
+    (`nx`), booking answers and sort key, materialised once; from it the counts by every
+    combination the header needs, and the ids of the page (`$limit` rows from `$offset`)."""
+    booking = _BOOKING
+    return f"""
+with r as materialized (
+    select id, st,
+           coalesce({booking["und"]}, false) as und,
+           coalesce({booking["late"]}, false) as late,
+           coalesce({booking["out"]}, false) as out,
+           coalesce(({shown}), false) as shown,
+           coalesce(clock_rank, 9) as o_rank, {_RISK} as o_days, clock_order_on as o_on,
+           o_name, patient_id collate "C" as o_id
+      from (select *, {status} as st
+              from (select id, patient_id, clock_rank, clock_order_on, clock_order_days,
+                           clock_pathway, clock_state, booking_open_dates, booking_late_dates,
+                           {_SORT_NAME} collate "C" as o_name,
+                           case when cardinality(booking_open_dates) > 0
+                                then {NEXT_OPEN} end as nx
+                      from public.ptl_patients where deleted_at is null) a) b),
+c as (select st, und, late, out, shown, count(*)::int as n from r group by 1, 2, 3, 4, 5)
+select (select jsonb_agg(jsonb_build_array(st, und, late, out, shown, n)) from c) as counts,
+       array(select id from r where shown order by o_rank, o_days, o_on, o_name, o_id
+             limit ${limit} offset ${offset}) as ids"""
 
 
 _STATUSES: Final = ("breached", "at_risk", "on_track", "stopped", "ended", "nullified",
@@ -113,41 +154,46 @@ class PtlPages:
         page: int,
         size: int,
     ) -> PtlPage:
-        """Page `page` (from 0; past the end means the last page) of `size` rows."""
-        args: list[Any] = [today, dict(thresholds)]
-        condition = wanted.where(args)
-        counts = ", ".join(
-            [f"count(*) filter (where {STATUS_SQL} = '{s}') as {s}" for s in _STATUSES]
-            + [
-                f"count(*) filter (where {sql}) as b_{code}"
-                for code, sql in BOOKING_FILTER_SQL.items()
-            ]
-        )
+        """Page `page` (from 0; past the end means the last page) of `size` rows.
+
+        One pass over the student's rows (a materialised CTE) gives both the header's counts
+        and the page's ids; then only those ids are read with the list's columns."""
+        args: list[Any] = [today]
+        shown = wanted.condition(args)
+        args.append(int(size))
+        args.append(max(page, 0) * int(size))
+        query = _page_query(status_sql(thresholds), shown, len(args) - 1, len(args))
         async with self.db.student(email) as conn:
-            head = await conn.fetchrow(
-                f"select count(*) as total, count(*) filter (where {condition}) as shown,"
-                f" {counts} from public.ptl_patients where deleted_at is null",
-                *args,
+            found = await conn.fetchrow(query, *args)
+            assert found is not None
+            counts = found["counts"] or []
+            n_shown = sum(c[5] for c in counts if c[4])
+            last = max(0, -(-n_shown // size) - 1)
+            ids = list(found["ids"])
+            if page > last or page < 0:  # an old button past the end: the last page
+                page = min(max(page, 0), last)
+                args[-1] = page * int(size)
+                again = await conn.fetchrow(query, *args)
+                assert again is not None
+                ids = list(again["ids"])
+            records = await conn.fetch(
+                f"select {LIST_COLUMNS} from public.ptl_patients where id = any($1::bigint[])",
+                ids,
             )
-            assert head is not None
-            shown = int(head["shown"])
-            last = max(0, -(-shown // size) - 1)
-            page = min(max(page, 0), last)
-            rows = await conn.fetch(
-                # ($2, the thresholds, appears only in a status filter: named here so the
-                # statement always knows its type.)
-                f"select {LIST_COLUMNS} from public.ptl_patients"
-                f" where {condition} and $2::jsonb is not null"
-                f" order by {ORDER_SQL} limit {int(size)} offset {int(page * size)}",
-                *args,
-            )
+        by_id = {r["id"]: r for r in records}
+        statuses = dict.fromkeys(_STATUSES, 0)
+        bookings = dict.fromkeys(_BOOKING, 0)
+        for st, und, late, out, _, n in counts:
+            statuses[st] = statuses.get(st, 0) + n
+            for code, hit in (("und", und), ("late", late), ("out", out)):
+                bookings[code] += n if hit else 0
         return PtlPage(
-            total=int(head["total"]),
-            statuses={s: int(head[s]) for s in _STATUSES},
-            bookings={code: int(head[f"b_{code}"]) for code in BOOKING_FILTER_SQL},
-            shown=shown,
+            total=sum(c[5] for c in counts),
+            statuses=statuses,
+            bookings=bookings,
+            shown=n_shown,
             page=page,
-            rows=tuple(Patient.from_record(r) for r in rows),
+            rows=tuple(Patient.from_record(by_id[i]) for i in ids if i in by_id),
         )
 
     async def stream(

@@ -77,27 +77,27 @@ async def _seed(db: Database, email: str, n: int, rng: random.Random) -> None:
         fields = stored_clock_fields(ptype, start, events, TODAY)
         rows.append((f"BENCH{email[:1]}{i:06d}", f"{rng.choice(names)} Patient {i}", ptype,
                      start, events, fields))  # fmt: skip
-    wanted = ("breach_date", "clock_state", "rtt_code", "clock_status", "clock_stopped_on",
-              "clock_breached", "clock_computed_at", "clock_as_of", "clock_rank",
-              "clock_pathway")  # fmt: skip
     async with db.service() as conn:  # only what this version's schema has (to compare)
         have = {r[0] for r in await conn.fetch(
             "select column_name from information_schema.columns"
             " where table_schema = 'public' and table_name = 'ptl_patients'")}  # fmt: skip
-    columns = tuple(c for c in wanted if c in have and (not rows or c in rows[0][5]))
-    async with db.student(email) as conn:
-        await conn.executemany(
-            "insert into public.ptl_patients (patient_id, user_email, patient_name, pathway_type,"
-            " clock_start_date, referral_date, events, nhs_number, notes, "
-            + ", ".join(columns)
-            + ") values ($1, $2, $3, $4, $5, $5, $6, '9990000018', 'Fictional notes', "
-            + ", ".join(f"${i}" for i in range(7, 7 + len(columns)))
-            + ")",
-            [
-                (pid, email, name, ptype, start, events, *(f[c] for c in columns))
-                for pid, name, ptype, start, events, f in rows
-            ],
-        )
+    # Every stored field the engine gives (this version's), as the bot's /add writes them.
+    columns = tuple(c for c in (rows[0][5] if rows else {}) if c in have)
+    query = (
+        "insert into public.ptl_patients (patient_id, user_email, patient_name, pathway_type,"
+        " clock_start_date, referral_date, events, nhs_number, notes, "
+        + ", ".join(columns)
+        + ") values ($1, $2, $3, $4, $5, $5, $6, '9990000018', 'Fictional notes', "
+        + ", ".join(f"${i}" for i in range(7, 7 + len(columns)))
+        + ")"
+    )
+    values = [
+        (pid, email, name, ptype, start, events, *(f[c] for c in columns))
+        for pid, name, ptype, start, events, f in rows
+    ]
+    for i in range(0, len(values), 1000):  # batches: each well inside the command timeout
+        async with db.student(email) as conn:
+            await conn.executemany(query, values[i : i + 1000])
 
 
 def _pct(values: list[float], q: float) -> float:
