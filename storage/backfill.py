@@ -72,14 +72,23 @@ update public.ptl_patients p
 """
 
 
-STALE_FOR_DAY = (
+_MAYBE_STALE = (
     "clock_computed_at is null or clock_inputs_until is null or clock_rank is null"
-    " or clock_as_of is null"
-    " or (clock_as_of <> $1 and clock_inputs_until > least(clock_as_of, $1))"
+    " or clock_as_of is null or clock_inputs_until > clock_as_of"
+)
+STALE_FOR_DAY = (
+    f"id in (select id from public.ptl_patients where ({_MAYBE_STALE})"
+    "          and (clock_computed_at is null or clock_inputs_until is null"
+    "               or clock_rank is null or clock_as_of is null or clock_as_of <> $1)"
+    "        union all"
+    "        select id from public.ptl_patients"
+    "         where clock_as_of > $1 and clock_inputs_until > $1)"
 )
 """Rows whose stored results may not hold for the day `$1`: never computed, computed before
 sql/053, or computed for another day with a dated input between that day and `$1` (the
-engine counts an event only once its date has come)."""
+engine counts an event only once its date has come). Written as two branches that the indexes
+of sql/054 answer (`_MAYBE_STALE` is the partial index's condition, word for word), so a PTL
+with nothing stale costs two index probes, not a read of every row."""
 
 
 @dataclass
