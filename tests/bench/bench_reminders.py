@@ -172,10 +172,12 @@ async def seed(
 ) -> float:
     started = time.perf_counter()
     async with db.service() as conn:
-        await conn.execute(_SEED_LINKS, students, BASE_USER)
-        await conn.execute(_SEED_PATIENTS, students, patients, TODAY, harsh)
+        # (one statement each, for 100,000 rows: longer than the pool's command timeout on a
+        # busy machine, so each is given its own)
+        await conn.execute(_SEED_LINKS, students, BASE_USER, timeout=1800)
+        await conn.execute(_SEED_PATIENTS, students, patients, TODAY, harsh, timeout=1800)
         if bookings:
-            await conn.execute(_SEED_BOOKINGS, TODAY)
+            await conn.execute(_SEED_BOOKINGS, TODAY, timeout=1800)
     async with db.pool.acquire() as conn:
         await conn.execute("analyze public.ptl_patients")
         await conn.execute("analyze ptl_bot.telegram_links")
