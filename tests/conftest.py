@@ -6,6 +6,7 @@ Database fixtures are lazy: pure tests (the rules engine, dates) never start a s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+import re
 from typing import Any
 
 import pytest
@@ -18,6 +19,15 @@ from tests import harness, pg
 _USELESS = SOMETHING_WENT_WRONG.split(" on our side", 1)[0]
 """The start of the last-resort reply ("Sorry, something went wrong"), which says nothing a
 person can act on."""
+
+_CLUMSY = re.compile(
+    r"\w\((?:s|es)\)"  # "3 student(s)"
+    r"|(?<![\d.,/:])1 (?:students|patients|questions|answers|members|exercises|cohorts|weeks"
+    r"|days|events|bookings|problems|people|rows|errors|warnings)\b"  # "1 weeks"
+    r"|average no answers"
+)
+"""Tutor and student wording that reads like a form letter (issue 15 point 14): "(s)"
+plurals, "1 weeks", "average no answers yet"."""
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +80,8 @@ def no_reply_says_nothing_useful(
 ) -> Iterator[None]:
     """No transcript of any test contains the last-resort "something went wrong" reply: every
     path a person can take gets a reply that says what to do. Tests that provoke it on purpose
-    (the error handler's own) carry `@pytest.mark.error_reference`."""
+    (the error handler's own) carry `@pytest.mark.error_reference`. Nor does any reply count
+    clumsily ("2 student(s)", "1 weeks"): every count is a proper plural."""
     apis: list[OfflineBotAPI] = []
     original = OfflineBotAPI.__init__
 
@@ -85,3 +96,5 @@ def no_reply_says_nothing_useful(
     for api in apis:
         for message in api.messages.values():
             assert _USELESS not in message.text, f"a reply said nothing useful: {message.text}"
+            clumsy = _CLUMSY.search(message.text)
+            assert clumsy is None, f"clumsy wording {clumsy.group(0)!r} in: {message.text}"

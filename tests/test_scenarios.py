@@ -206,8 +206,12 @@ def test_csv_errors_are_reported_line_by_line() -> None:
 def test_csv_header_problems() -> None:
     result = parse_exercise_csv(b"name,clock\nAnn,-3\n", today=TODAY)
     assert not result.ok
-    assert "Unknown column(s): name, clock" in result.errors[0].message
-    assert "Missing column(s): patient_name, pathway_type, clock_start" in result.errors[1].message
+    assert "Unknown columns: name, clock" in result.errors[0].message
+    assert "Missing columns: patient_name, pathway_type, clock_start" in result.errors[1].message
+    one = parse_exercise_csv(
+        b"patient_name,pathway_type,clock_start,ward\nAnn,rtt,-3,\n", today=TODAY
+    )
+    assert one.errors[0].message.startswith("Unknown column: ward. The columns are:")
     assert not parse_exercise_csv(b"", today=TODAY).ok
     header_only = parse_exercise_csv(_csv(), today=TODAY)
     assert [str(e) for e in header_only.errors] == ["File: The file has a header but no patients."]

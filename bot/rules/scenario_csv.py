@@ -115,6 +115,12 @@ def _quoted(value: str) -> str:
     return f"“{clip(value, QUOTE_LIMIT)}”"
 
 
+def _columns(what: str, names: Sequence[str]) -> str:
+    """ "Unknown column: x" or "Unknown columns: x, y": a tutor reads proper plurals."""
+    noun = "column" if len(names) == 1 else "columns"
+    return f"{what} {noun}: " + ", ".join(clip(n, QUOTE_LIMIT) for n in names)
+
+
 @dataclass
 class CsvResult:
     patients: list[ScenarioPatient] = field(default_factory=list)
@@ -213,14 +219,13 @@ def parse_exercise_csv(
             CsvProblem(
                 1,
                 None,
-                "Unknown column(s): " + ", ".join(unknown) + ". "
-                "The columns are: " + ", ".join(_BY_NAME) + ".",
+                _columns("Unknown", unknown) + ". The columns are: " + ", ".join(_BY_NAME) + ".",
             )
         )
     if missing:
-        result.errors.append(CsvProblem(1, None, "Missing column(s): " + ", ".join(missing)))
+        result.errors.append(CsvProblem(1, None, _columns("Missing", missing)))
     if duplicated:
-        result.errors.append(CsvProblem(1, None, "Repeated column(s): " + ", ".join(duplicated)))
+        result.errors.append(CsvProblem(1, None, _columns("Repeated", duplicated)))
     if result.errors:
         return result
 

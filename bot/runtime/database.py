@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings, StartupError
+from bot.messages.numbers import plural
 from storage.db import Database
 from storage.embedded import embedded_dsn
 from storage.migrations import MigrationError, migrate, pending_migrations
@@ -44,8 +45,9 @@ async def open_database(settings: Settings, *, auto_migrate: bool | None = None)
             else:
                 pending = await pending_migrations(conn)
                 if pending:
+                    needs = plural(len(pending), "migration")
                     raise StartupError(
-                        f"The database needs {len(pending)} migration(s) ({', '.join(pending)}). "
+                        f"The database needs {needs} ({', '.join(pending)}). "
                         "Run: python -m bot migrate"
                     )
     except MigrationError as exc:

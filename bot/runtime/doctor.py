@@ -29,6 +29,7 @@ from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError,
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
+from bot.messages.numbers import plural
 from bot.runtime.logs import redact
 from bot.runtime.server import webhook_endpoint
 from storage import health, platform_table
@@ -578,12 +579,12 @@ async def _probe_findings(db: Database, facts: health.DatabaseFacts) -> list[Fin
             )
         )
     if probe.visible_rows:
+        rows = plural(probe.visible_rows, "row")
         out.append(
             Finding(
                 "error",
                 check,
-                f"a made-up student with no patients can read {probe.visible_rows} row(s) of "
-                "other students",
+                f"a made-up student with no patients can read {rows} of other students",
                 "see the row-level security and policy findings above",
             )
         )
@@ -620,8 +621,8 @@ async def _probe_findings(db: Database, facts: health.DatabaseFacts) -> list[Fin
             Finding(
                 "error",
                 "Anonymous access",
-                f"the anon role (anyone holding the public API key) can read {anon_rows} "
-                "row(s) of ptl_patients",
+                f"the anon role (anyone holding the public API key) can read "
+                f"{plural(anon_rows, 'row')} of ptl_patients",
                 "see the policy findings above; revoke all on public.ptl_patients from anon;",
             )
         )
@@ -768,9 +769,11 @@ def render(findings: Sequence[Finding]) -> str:
     warnings = sum(f.level == "warn" for f in findings)
     lines = ["ptl-bot doctor", *(f.render() for f in findings), ""]
     if errors:
-        lines.append(f"{errors} error(s), {warnings} warning(s): fix the ✗ lines above.")
+        lines.append(
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}: fix the ✗ lines above."
+        )
     elif warnings:
-        lines.append(f"No errors; {warnings} warning(s) worth a look.")
+        lines.append(f"No errors; {plural(warnings, 'warning')} worth a look.")
     else:
         lines.append("All good.")
     return "\n".join(lines)
