@@ -22,7 +22,7 @@ person can act on."""
 
 _CLUMSY = re.compile(
     r"\w\((?:s|es)\)"  # "3 student(s)"
-    r"|(?<![\d.,/:])1 (?:students|patients|questions|answers|members|exercises|cohorts|weeks"
+    r"|(?<![\d.,/:-])1 (?:students|patients|questions|answers|members|exercises|cohorts|weeks"
     r"|days|events|bookings|problems|people|rows|errors|warnings)\b"  # "1 weeks"
     r"|average no answers"
 )
