@@ -5,8 +5,8 @@ Database fixtures are lazy: pure tests (the rules engine, dates) never start a s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 import re
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
