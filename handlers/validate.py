@@ -160,7 +160,7 @@ async def send_validation(
     )
     if not checked:
         # A consistent record is not the same as a patient who is fine: say both.
-        if single and len(entries) == 1:
+        if len(entries) == 1:  # named, or a PTL of one: say who (never "All 1 pathways")
             name = esc(clip(entries[0].patient.patient_name or "(no name)", 60))
             needs = clock_words.what_is_needed(entries[0].state)
             body = (

@@ -59,6 +59,7 @@ TYPED = (
     ("consultant", "Mr T. Jones"),
     ("date", "3 weeks ago"),
     ("referral", "3 weeks ago"),
+    ("clock start", "2 weeks ago"),  # the day the letter arrived, after its date
     ("note", "Prefers morning appointments"),
 )
 DEBUG = False

@@ -162,7 +162,7 @@ def test_console_links_and_uses_the_ptl(console: ConsoleProcess, tmp_path: Path)
     chart = Path(console.expect(r"\[photo saved to (.+)\]").group(1))
     assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     console.send("/validate")
-    console.expect(r"All 1 pathways follow the rules")
+    console.expect(r"Jane O'Doe.*: this pathway follows the rules\. Nothing to fix\.")
 
     # Delete from the card, then Undo.
     console.send("/find jane")

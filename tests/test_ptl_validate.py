@@ -57,11 +57,13 @@ async def test_validate_clean_empty_and_bad_input(bot: Bot) -> None:
     sam = bot.user(901)
     assert "your PTL is empty" in (await sam.send("/validate"))[0].text
     await add_patient(bot, "Clean", TODAY - timedelta(days=3))
-    assert "All 1 pathways follow the rules" in (await sam.send("/validate"))[0].text
+    clean = (await sam.send("/validate"))[0].text
+    assert "Clean: this pathway follows the rules. Nothing to fix." in clean
+    assert "All 1 pathways" not in clean
     assert "No patient on your PTL matches “zz”" in (await sam.send("/validate zz"))[0].text
     assert "at least 2" in (await sam.send("/validate z"))[0].text
     await sam.send("/menu")
-    assert "follow the rules" in (await sam.press("✅ Validate"))[0].text
+    assert "follows the rules" in (await sam.press("✅ Validate"))[0].text
 
 
 async def test_validate_many_patients_stays_within_message_limits(bot: Bot) -> None:
