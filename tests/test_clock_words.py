@@ -4,9 +4,9 @@ One module (`bot/messages/clock.py`) formats a clock for every screen. These tes
 with the real rules engine, every status each pathway type can reach (on track, at risk,
 breached, stopped within and after the standard, ended, nullified, transferred, and an open
 treatment adjustment), render each on every screen that shows a clock (the one-line clock,
-the PTL list line, the card, the confirm step's "what changes", the event picker's effect,
-/validate's "what the patient still needs" and its findings) and read the sentences for the
-faults a student once saw:
+the PTL list line, the card, the digest, the confirm step's "what changes", the event
+picker's effect, /validate's "what the patient still needs" and its findings) and read the
+sentences for the faults a student once saw:
 
 * "1 weeks", "1 days" (wrong plurals);
 * "breached 18 weeks" (reads as "by 18 weeks"): a stopped clock says "after the 18-week
@@ -27,6 +27,8 @@ from datetime import timedelta
 import pytest
 
 from bot.messages import clock as words
+from bot.messages.reminders import _item_line
+from bot.rules.digest import DigestItem
 from bot.rules.pathway import PATHWAY_TYPES, STATUSES, ClockState, Event, evaluate, kinds_offered
 from bot.rules.records import event_entry
 from bot.rules.validator import validate
@@ -137,6 +139,12 @@ def test_every_clock_on_every_screen_is_free_of_the_old_faults(ptype: str) -> No
             "ptl row": entry_line(1, entry, TODAY),
             "needs": words.what_is_needed(state) or "",
         }
+        if state.running:  # the digest lists running clocks only
+            section = "long_wait" if state.long_wait_weeks else (
+                "breached" if state.status == "breached" else "due_soon"
+            )  # fmt: skip
+            item = DigestItem("PT-1", "Jane Doe", "Urology", ptype, state, section)
+            screens["digest"] = _item_line(1, item, TODAY)
         if events:
             earlier = evaluate(ptype, start, events[:-1], TODAY)
             screens["change"] = "\n".join(

@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from bot.messages import clock as clock_words
 from bot.messages.my_progress import weekly_line
 from bot.messages.numbers import plural
 from bot.rules.dates import format_date
@@ -110,7 +111,9 @@ def _name(item: DigestItem) -> str:
 
 
 def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+    """ "1 day", "3 days": the clock's own wording (bot/messages/clock.py), so the digest
+    counts days the way every other screen does."""
+    return clock_words.days(n)
 
 
 def _item_line(number: int, item: DigestItem, today: dt.date) -> str:
