@@ -2,9 +2,9 @@
 
 One test per wording point (numbered as in the issue), each reading the text a student is
 shown (an event's meaning in /update, a validator finding, the "no pauses" reply, a prompt)
-and failing on the revision-1 sentence. Points 9, 10-12, 13 and 14 are tested where their
-screens are: tests/test_update_picker.py (9), tests/test_scenarios.py (10-12),
-tests/test_add.py, test_forms_fields.py and test_card.py (13), tests/test_stats.py (14).
+and failing on the revision-1 sentence. Points 9, 13 and 14 are tested on their own screens:
+tests/test_update_picker.py (9), tests/test_add.py, test_forms_fields.py and test_card.py
+(13), tests/test_stats.py (14); tests/test_scenarios.py checks 10-12 scenario by scenario.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import datetime as dt
 
 from bot.rules import nhs_number
 from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, Event, pause_explanation
+from bot.rules.scenarios import SCENARIOS
 from bot.rules.validator import Finding, validate
 
 D = dt.date
@@ -140,11 +141,32 @@ def test_8_no_follow_up_care_sentence_for_a_decision_to_treat_after_monitoring()
     )
 
 
+def _scenario_text() -> str:
+    return " ".join(
+        [s.teaches + s.answer_key for s in SCENARIOS.values()]
+        + [q.question + " ".join(q.options) + (q.explanation or "")
+           for s in SCENARIOS.values() for q in s.questions]
+    )  # fmt: skip
+
+
+def test_10_a_stopped_clock_past_day_126_is_not_a_breach_when_reported() -> None:
+    texts = _scenario_text()
+    assert "breach when reported" not in texts  # r1: "... still counts as a breach when reported"
+    assert "measured on patients still waiting" in texts
+
+
+def test_11_long_waits_are_more_than_78_weeks() -> None:
+    texts = _scenario_text()
+    assert "78 weeks or more" not in texts and "78+" not in texts and "104+" not in texts
+    assert "more than 78 weeks" in texts and "546 days is exactly 78 weeks" in texts
+
+
 def test_12_code_11_is_the_first_activity_of_a_new_period() -> None:
-    texts = " ".join(
-        k.meaning_for(p) + k.label for k in EVENT_KINDS.values() for p in PATHWAY_TYPES
-    )
+    meanings = [k.meaning_for(p) + k.label for k in EVENT_KINDS.values() for p in PATHWAY_TYPES]
+    texts = " ".join([*meanings, _scenario_text()])
+    # r1's quiz: "Code 11: first definitive treatment decided after active monitoring."
     assert "first definitive treatment decided after active monitoring" not in texts
+    assert "Code 11 is the first activity of a new RTT period after active monitoring" in texts
 
 
 def test_15_the_999_range_is_set_aside_for_test_data() -> None:
