@@ -175,8 +175,13 @@ def render_card(
 
     lines.append("")
     lines.extend(clock_words.card_lines(state))
-    lines.append("")
     summary = booking_summary(patient, state, today)
+    reminder = clock_words.rebook_reminder(
+        state, events_from_json(patient.events), booked_ahead=summary.next is not None
+    )
+    if reminder is not None:
+        lines.append(reminder)
+    lines.append("")
     lines.extend(booking_words.card_lines(summary, state, today))
     lines.append("")
     lines.append(text.EVENTS_TITLE)

@@ -15,13 +15,13 @@ date beside "doesn't count"; and no internal name (``cancer_fds``) ever reaches 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from bot.messages import forms as form_text
 from bot.messages import update as u
 from bot.rules.dates import format_date
-from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES, ClockState
+from bot.rules.pathway import EVENT_KINDS, PATHWAY_TYPES, STATUSES, ClockState, Event
 
 # -- marks and names ---------------------------------------------------------------------------
 MARKS: Final[Mapping[str, str]] = {
@@ -114,6 +114,14 @@ CARD_AWAITING_REBOOKING = (
     "clock start on that date (first seen adjustment)."
 )
 CARD_LONG_WAIT = "⚠️ Long wait: more than {weeks} weeks"
+CARD_REBOOK_AFTER_CANCELLATION = (
+    "↩️ The patient cancelled on {date} and nothing is booked yet: rebook them. {why}"
+)
+CARD_REBOOK_WHY = {
+    "rtt": "The RTT clock keeps running (there are no pauses).",
+    "diagnostic": "The 6-week clock restarted on that date (DM01 reset) and counts from it.",
+}
+CARD_REBOOK_WHY_CANCER = "The cancer clock keeps running (a cancellation is not an adjustment)."
 CARD_NO_CLOCK = (
     "❔ <b>No clock</b>: this pathway has no usable clock start, so its wait can't be "
     "counted. Use ✏️ Update to set the clock start, or ✅ Validate to see why."
@@ -323,6 +331,24 @@ def card_lines(state: ClockState | None) -> list[str]:
     if state.long_wait_weeks:
         lines.append(CARD_LONG_WAIT.format(weeks=state.long_wait_weeks))
     return lines
+
+
+def rebook_reminder(
+    state: ClockState | None, events: Sequence[Event], *, booked_ahead: bool
+) -> str | None:
+    """The card's reminder after a patient cancellation (rules contract r2, Events): when the
+    latest event applied to a running clock is the patient's cancellation and nothing is
+    booked ahead, the student is told to rebook and what the cancellation did to the clock."""
+    if state is None or not state.running or booked_ahead or not state.applied:
+        return None
+    last = state.applied[-1]
+    if last >= len(events) or events[last].kind != "patient_cancelled":
+        return None
+    ptype = state.pathway_type
+    return CARD_REBOOK_AFTER_CANCELLATION.format(
+        date=format_date(events[last].date),
+        why=CARD_REBOOK_WHY.get(ptype, CARD_REBOOK_WHY_CANCER),
+    )
 
 
 def what_is_needed(state: ClockState | None) -> str | None:
