@@ -70,12 +70,12 @@ class Settings(BaseSettings):
         "off only to measure the bot's own capacity against a local fake Bot API.",
     )
     telegram_messages_per_second: float = Field(
-        default=29.0,
+        default=28.0,
         gt=0,
         le=1000,
         description="Messages a second for this bot token in all, shared by every replica and "
-        "job through the database (Telegram allows about 30; one is kept back for timing "
-        "jitter).",
+        "job through the database (Telegram allows about 30; two are kept back for timing "
+        "jitter between hosts).",
     )
     telegram_reply_reserve: float = Field(
         default=1.0,

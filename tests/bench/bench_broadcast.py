@@ -192,10 +192,7 @@ async def prepare(students: int, database: str = "ptl_bench_broadcast") -> tuple
     admin = await pg.admin_dsn()
     import asyncpg
 
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'drop database if exists "{database}" with (force)')
-    await conn.execute(f'create database "{database}"')
-    await conn.close()
+    await pg.create_database(admin, database)  # shaped as a Supabase project's, as in tests
     dsn = pg.dsn_for(admin, database)
     await migrate(dsn)
     conn = await asyncpg.connect(dsn)
