@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from array import array
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from storage.bookings import NEXT_OPEN, booking_filter_sql
 from storage.columns import EXPORT_COLUMNS, LIST_COLUMNS, TEXT_CAPS
-from storage.db import Database
+from storage.db import Database, normalise_email
 from storage.models import Patient
 
 __all__ = ["ORDER_SQL", "PtlFilter", "PtlPage", "PtlPages", "status_sql"]
@@ -108,10 +110,10 @@ class PtlPage:
     """That page's rows, in order, with `LIST_COLUMNS` only."""
 
 
-def _page_query(status: str, shown: str, limit: int, offset: int) -> str:
+def _page_query(status: str, shown: str) -> str:
     """One pass over the student's live rows: each row's status (`st`), next open booking
     (`nx`), booking answers and sort key, materialised once; from it the counts by every
-    combination the header needs, and the ids of the page (`$limit` rows from `$offset`)."""
+    combination the header needs, and the ids the filter selects, in order."""
     booking = _BOOKING
     return f"""
 with r as materialized (
@@ -131,19 +133,50 @@ with r as materialized (
                       from public.ptl_patients where deleted_at is null) a) b),
 c as (select st, und, late, out, shown, count(*)::int as n from r group by 1, 2, 3, 4, 5)
 select (select jsonb_agg(jsonb_build_array(st, und, late, out, shown, n)) from c) as counts,
-       array(select id from r where shown order by o_rank, o_days, o_on, o_name, o_id
-             limit ${limit} offset ${offset}) as ids"""
+       array(select id from r where shown
+             order by o_rank, o_days, o_on, o_name, o_id) as ids"""
 
 
 _STATUSES: Final = ("breached", "at_risk", "on_track", "stopped", "ended", "nullified",
                     "transferred", "none")  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True)
+class _Worked:
+    """One student's PTL worked out for a day and a filter: the header's counts (rows of
+    status, undated, late, outcome needed, shown, n) and every selected id, in order."""
+
+    revision: int
+    counts: tuple[tuple[Any, ...], ...]
+    ids: array[int]
+
+
 class PtlPages:
-    """Pages and streams of one student's PTL, ordered and filtered in the database."""
+    """Pages and streams of one student's PTL, ordered and filtered in the database.
+
+    Working a PTL out is a pass over all of the student's rows, so the result is kept and
+    reused for the next page, the next filter press or the next /ptl, for as long as the
+    student's change counter (sql/056, moved on by every write to their rows, whoever
+    makes it) stays where it was. The day, the thresholds and the filter are part of what
+    is kept, so nothing another day or view worked out is ever shown. Rows themselves are
+    always read fresh, on the student path."""
+
+    KEEP: Final = 256
+    """Worked-out PTLs kept (least recently used dropped first)..."""
+    KEEP_IDS: Final = 1_000_000
+    """...and at most this many ids across them all (8 bytes each)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._kept: OrderedDict[tuple[Any, ...], _Worked] = OrderedDict()
+        self._kept_ids = 0
+
+    async def revision(self, email: str) -> int:
+        """The student's change counter (0: their rows were never written)."""
+        found = await self.db.fetchval(
+            "select revision from ptl_bot.ptl_revisions where email = $1", normalise_email(email)
+        )
+        return int(found or 0)
 
     async def page(
         self,
@@ -154,28 +187,19 @@ class PtlPages:
         page: int,
         size: int,
     ) -> PtlPage:
-        """Page `page` (from 0; past the end means the last page) of `size` rows.
-
-        One pass over the student's rows (a materialised CTE) gives both the header's counts
-        and the page's ids; then only those ids are read with the list's columns."""
-        args: list[Any] = [today]
-        shown = wanted.condition(args)
-        args.append(int(size))
-        args.append(max(page, 0) * int(size))
-        query = _page_query(status_sql(thresholds), shown, len(args) - 1, len(args))
+        """Page `page` (from 0; past the end means the last page) of `size` rows."""
+        key = (normalise_email(email), today, tuple(sorted(thresholds.items())), wanted)
+        revision = await self.revision(email)  # before the rows are read: never newer than them
+        worked = self._kept.get(key)
         async with self.db.student(email) as conn:
-            found = await conn.fetchrow(query, *args)
-            assert found is not None
-            counts = found["counts"] or []
-            n_shown = sum(c[5] for c in counts if c[4])
-            last = max(0, -(-n_shown // size) - 1)
-            ids = list(found["ids"])
-            if page > last or page < 0:  # an old button past the end: the last page
-                page = min(max(page, 0), last)
-                args[-1] = page * int(size)
-                again = await conn.fetchrow(query, *args)
-                assert again is not None
-                ids = list(again["ids"])
+            if worked is None or worked.revision != revision:
+                worked = await self._work_out(conn, revision, today, thresholds, wanted)
+                self._keep(key, worked)
+            else:
+                self._kept.move_to_end(key)
+            last = max(0, -(-len(worked.ids) // size) - 1)
+            page = min(max(page, 0), last)  # an old button past the end: the last page
+            ids = worked.ids[page * size : (page + 1) * size].tolist()
             records = await conn.fetch(
                 f"select {LIST_COLUMNS} from public.ptl_patients where id = any($1::bigint[])",
                 ids,
@@ -183,18 +207,43 @@ class PtlPages:
         by_id = {r["id"]: r for r in records}
         statuses = dict.fromkeys(_STATUSES, 0)
         bookings = dict.fromkeys(_BOOKING, 0)
-        for st, und, late, out, _, n in counts:
+        for st, und, late, out, _, n in worked.counts:
             statuses[st] = statuses.get(st, 0) + n
             for code, hit in (("und", und), ("late", late), ("out", out)):
                 bookings[code] += n if hit else 0
         return PtlPage(
-            total=sum(c[5] for c in counts),
+            total=sum(c[5] for c in worked.counts),
             statuses=statuses,
             bookings=bookings,
-            shown=n_shown,
+            shown=len(worked.ids),
             page=page,
             rows=tuple(Patient.from_record(by_id[i]) for i in ids if i in by_id),
         )
+
+    @staticmethod
+    async def _work_out(
+        conn: Any,
+        revision: int,
+        today: dt.date,
+        thresholds: Mapping[str, int],
+        wanted: PtlFilter,
+    ) -> _Worked:
+        """The pass over every row (one materialised CTE): counts and the selected ids."""
+        args: list[Any] = [today]
+        shown = wanted.condition(args)
+        found = await conn.fetchrow(_page_query(status_sql(thresholds), shown), *args)
+        assert found is not None
+        counts = tuple(tuple(c) for c in found["counts"] or ())
+        return _Worked(revision, counts, array("q", found["ids"]))
+
+    def _keep(self, key: tuple[Any, ...], worked: _Worked) -> None:
+        old = self._kept.pop(key, None)
+        self._kept_ids -= len(old.ids) if old is not None else 0
+        self._kept[key] = worked
+        self._kept_ids += len(worked.ids)
+        while self._kept and (len(self._kept) > self.KEEP or self._kept_ids > self.KEEP_IDS):
+            _, dropped = self._kept.popitem(last=False)
+            self._kept_ids -= len(dropped.ids)
 
     async def stream(
         self, email: str, today: dt.date, *, chunk: int = 500
