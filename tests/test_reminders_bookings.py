@@ -137,7 +137,17 @@ def test_stored_summaries_and_the_bookings_give_the_same_digest() -> None:
         ("D", 30, [book("first_appointment", dt.date(2025, 2, 27))]),
         ("E", 30, [book("first_appointment", dt.date(2025, 3, 20))]),
         ("F", 150, [book("follow_up", dt.date(2025, 2, 1))]),
-    ]
+        # Several bookings on the day named: the earliest open one by time, whatever the
+        # stored order; a cancelled one that day is never named.
+        ("G", 60, [{**book("admission_inpatient", dt.date(2025, 5, 20)), "time": "14:00"},
+                   {**book("pre_op", dt.date(2025, 5, 20)), "status": "cancelled_hospital"},
+                   {**book("admission_day_case", dt.date(2025, 5, 20)), "time": "08:30"}]),
+        ("H", 30, [book("follow_up", dt.date(2025, 2, 20)),
+                   {**book("first_appointment", dt.date(2025, 2, 20)), "time": "09:00"},
+                   book("first_appointment", dt.date(2025, 2, 25))]),
+        # Not a list of objects: read whole, as every screen reads it.
+        ("I", 30, ["Outpatient appointment 2025-02-21", book("follow_up", dt.date(2025, 2, 24))]),
+    ]  # fmt: skip
     for day in (MONDAY, MONDAY + dt.timedelta(days=10), MONDAY + dt.timedelta(days=70)):
         full, stored = [], []
         for i, (pid, waited, bookings) in enumerate(cases):
@@ -152,3 +162,38 @@ def test_stored_summaries_and_the_bookings_give_the_same_digest() -> None:
             (s, [(i.patient_id, i.booking) for i in items]) for s, items in b.sections()
         ], day
         assert a.count >= 3
+        if day == MONDAY:
+            named = {i.patient_id: i.booking for _, items in b.sections() for i in items}
+            assert named["G"] is not None and named["G"].time == "08:30"
+            # (an untimed booking comes first on its day, as on the card)
+            assert named["H"] is not None and named["H"].type == "follow_up"
+
+
+async def test_json_orjson_refuses_is_still_read(bot: harness.Bot) -> None:
+    """A platform row holding a number no double can hold (jsonb allows 1e400): the chunk's
+    JSON is read the slow way instead, and the digest still names the booking."""
+    email = await link(bot, 3102)
+    await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
+    async with bot.services.db.service() as conn:
+        await conn.execute(
+            "update public.ptl_patients set appointments = jsonb_set(appointments, '{0,ref}',"
+            " '1e400'::jsonb), events = '[{\"kind\": \"activity\", \"date\": \"2025-02-27\","
+            " \"weight\": 1e400}]'::jsonb"
+        )
+    service = bot.services.reminders
+    (recipient,) = await service.repo.recipients(email)
+    digest = (await service.compose([recipient], MONDAY))[email]
+    (item,) = digest.outcome_needed
+    assert item.booking is not None and item.booking.date == dt.date(2025, 2, 27)
+
+
+async def test_a_days_digests_leave_the_cycle_collector_on(bot: harness.Bot) -> None:
+    import gc
+
+    email = await link(bot, 3103)
+    await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
+    service = bot.services.reminders
+    (recipient,) = await service.repo.recipients(email)
+    assert gc.isenabled()
+    assert (await service.compose([recipient], MONDAY))[email].outcome_needed
+    assert gc.isenabled()

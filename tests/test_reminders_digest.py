@@ -184,3 +184,22 @@ def test_rows_with_malformed_events_are_still_read() -> None:
     ]  # fmt: skip
     digest = build_digest("s@x.example", odd, today, 7)
     assert [i.patient_id for i in digest.breached] == ["P2", "P1"]  # same day: by name
+
+
+def test_the_cycle_collector_is_paused_for_a_run_and_put_back_as_it_was() -> None:
+    import gc
+
+    from bot.services.reminders import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a run that fails half-way")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Final
 
+from bot.rules.frozen import fast_builder
 from bot.rules.pathway import ClockState, Event, evaluate
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "BookingSummary",
     "BookingType",
     "bank_holiday",
+    "bookings_on",
     "decode_bookings",
     "is_working_day",
     "meaning",
@@ -378,13 +380,16 @@ def normalise_time(value: object) -> str | None:
     return f"{hour:02d}:{minute:02d}"
 
 
+_new_booking: Final = fast_builder(Booking)  # read by the thousand: see bot.rules.frozen
+
+
 def _from_object(index: int, item: Mapping[str, Any]) -> Booking:
     raw_type = item.get("type")
     key = type_key(raw_type)
     raw_status = item.get("status")
     stored_time = item.get("time")
     history = item.get("history")
-    return Booking(
+    return _new_booking(
         index=index,
         id=_text(item.get("id"), 40),
         type=key,
@@ -591,6 +596,25 @@ def rescheduled(
             },
         },
     )
+
+
+def bookings_on(stored: object, day: dt.date) -> tuple[Booking, ...] | None:
+    """The bookings dated `day` in a stored list, read alone, as `decode_bookings` reads them.
+
+    Why: a daily digest names at most one booking of a patient, and the row's stored summaries
+    already give its date; reading every booking of thousands of rows to find it was most of
+    the run's cost. None when the value is anything but a list of objects (strings, a single
+    object): those are rare and `decode_bookings` reads them.
+    """
+    if not isinstance(stored, list):
+        return None
+    found: list[Booking] = []
+    for index, item in enumerate(stored):
+        if not isinstance(item, Mapping):
+            return None
+        if _date(item.get("date")) == day:
+            found.append(_from_object(index, item))
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.rules.bookings import Booking, BookingSummary
@@ -199,9 +200,9 @@ def classify(state: ClockState | None, window_days: int) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class BookingFlags:
-    """The three booking questions a digest asks of a patient (as BookingSummary answers them)."""
+class BookingFlags(NamedTuple):
+    """The three booking questions a digest asks of a patient (as BookingSummary answers them).
+    A tuple: one is built for every candidate of a daily run."""
 
     undated: bool
     after_breach: bool
@@ -215,12 +216,17 @@ def stored_booking_flags(
     rules engine and do not depend on the date, so they can answer for `day` without reading
     the bookings again: the next booking is the first open date on or after `day`, and it is
     late when the engine listed its date as late."""
-    ahead = [d for d in open_dates if d >= day]
-    nxt = min(ahead) if ahead else None
+    nxt: dt.date | None = None
+    passed = False
+    for d in open_dates:
+        if d < day:
+            passed = True
+        elif nxt is None or d < nxt:
+            nxt = d
     return BookingFlags(
         undated=running and nxt is None,
         after_breach=running and nxt is not None and nxt in late_dates,
-        outcome_needed=any(d < day for d in open_dates),
+        outcome_needed=passed,
     )
 
 

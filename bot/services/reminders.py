@@ -13,16 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import itertools
 import os
 import secrets
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from bot.config import Settings
-from bot.rules.bookings import BookingSummary, summarise
+from bot.rules.bookings import (
+    Booking,
+    BookingSummary,
+    awaiting_outcome,
+    bookings_on,
+    summarise,
+    upcoming,
+)
 from bot.rules.clock import Clock
 from bot.rules.digest import (
     DAYS,
@@ -37,6 +46,7 @@ from bot.rules.digest import (
     next_send,
     stored_booking_flags,
 )
+from bot.rules.frozen import fast_builder
 from bot.rules.pathway import ClockState, canonical_pathway_type
 from bot.rules.records import (
     evaluate_row,
@@ -146,15 +156,8 @@ def build_digest(
             continue
         shown = None
         if section in ("booked_late", "outcome"):  # only these lines name the booking
-            summary = (
-                bookings if isinstance(bookings, BookingSummary) else _bookings(row, state, day)
-            )
-            shown = (
-                summary.next
-                if section == "booked_late"
-                else (summary.awaiting[0] if summary.awaiting else None)
-            )
-        item = DigestItem(
+            shown = _shown_booking(row, section, bookings, state, day)
+        item = _new_item(
             patient_id=row.patient_id,
             name=(row.patient_name or "").strip() or row.patient_id,
             specialty=row.specialty,
@@ -172,6 +175,35 @@ def build_digest(
     digest.booked_late.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
     digest.outcome_needed.sort(key=lambda i: (_booking_day(i), i.name.casefold()))
     return digest
+
+
+_new_item: Final = fast_builder(DigestItem)  # one per patient listed: see bot.rules.frozen
+
+
+def _shown_booking(
+    row: CandidateRow,
+    section: str,
+    bookings: BookingFlags | BookingSummary,
+    state: ClockState | None,
+    day: dt.date,
+) -> Booking | None:
+    """The booking a "booked after breach" or "outcome needed" line names: the next one, or
+    the oldest passed with no outcome. From stored summaries the date is known, so only that
+    day's bookings are read (`bookings_on`); the whole list only if they cannot say."""
+    if isinstance(bookings, BookingFlags):
+        on = (
+            min((d for d in row.open_dates if d >= day), default=None)
+            if section == "booked_late"
+            else min((d for d in row.open_dates if d < day), default=None)
+        )
+        found = bookings_on(row.appointments, on) if on is not None else None
+        picked = (upcoming if section == "booked_late" else awaiting_outcome)(found or (), day)
+        if picked:
+            return picked[0]
+        bookings = _bookings(row, state, day)  # the summaries and the list disagree: read all
+    if section == "booked_late":
+        return bookings.next
+    return bookings.awaiting[0] if bookings.awaiting else None
 
 
 def _bookings(row: CandidateRow, state: ClockState | None, day: dt.date) -> BookingSummary:
@@ -221,6 +253,24 @@ class PreviewEntry:
     digest: Digest
     outcome: str  # 'send' | 'empty' | 'send_empty' | 'muted' | 'not_today'
     logged: str | None = None  # today's log status, when previewing today
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a bulk build, back on after (unless it was off).
+
+    Why: a daily run builds hundreds of thousands of small objects that live until the run
+    ends (rows, clocks, digest lines), none of them in a reference cycle. The collector, set
+    off by allocations, walked that growing heap again and again: measured, 1.4 s of a 5.5 s
+    run for 5,000 students. Nothing is lost while it is off: memory is still freed by
+    reference counting, and any cycle made meanwhile is collected once it is back on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _runner_id() -> str:
@@ -298,7 +348,12 @@ class ReminderService:
         """Each recipient's digest for `day`, keyed by email (empty digests included).
 
         Chunk by chunk; the next chunk's query is sent before this chunk is evaluated, so
-        Postgres works while Python does."""
+        Postgres works while Python does. Python's cycle collector is paused meanwhile
+        (`collector_paused`)."""
+        with collector_paused():
+            return await self._compose(recipients, day)
+
+    async def _compose(self, recipients: Sequence[Recipient], day: dt.date) -> dict[str, Digest]:
         through = await self.backfill.refreshed_through()
         digests: dict[str, Digest] = {}
         plans = [
