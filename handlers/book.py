@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Any
 
@@ -31,7 +30,6 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.messages import bookings as text
-from bot.messages import common
 from bot.messages import forms as form_text
 from bot.messages.clock import clock_line, describe_change, ignored_reason
 from bot.rules.bookings import (
@@ -57,10 +55,11 @@ from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
 from bot.services.ptl_view import at_risk_days, build_entries
 from handlers.card import clip, esc, send_card
-from handlers.forms import END, Draft, Form, Keyboard
+from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
+from handlers.one_patient import OnePatientForm, PatientStop
 from storage.models import Patient
-from storage.patients import PatientNotFoundError, StaleWriteError
+from storage.patients import PatientNotFoundError
 
 FIND = "find"
 PICK = "pick"
@@ -86,25 +85,23 @@ _WITH = re.compile(r"\s+with\s+", re.IGNORECASE)
 _CANCER_ADJUSTED = ("cancer_62", "cancer_31")
 
 
-class _Stop(Exception):
-    """The form can't go on: the patient changed elsewhere, vanished, or the link did."""
-
-    def __init__(self, why: str, current: Patient | None = None) -> None:
-        super().__init__(why)
-        self.why = why
-        self.current = current
-
-
 def _name(patient: Patient) -> str:
     return esc(clip(patient.patient_name or "(no name)", 60))
 
 
-class BookForm(Form):
+class BookForm(OnePatientForm):
     name = "book"
     prefix = "bkf"
     command = "/book"
     own_commands = frozenset({"book"})
     own_callbacks = ("bk:", "bkm:")
+    GONE = text.GONE
+    STALE = text.STALE
+    STOPS = {
+        "booking": text.BOOKING_GONE,
+        "shape": text.NOT_WRITABLE,
+        "unwritable": text.NOT_WRITABLE,
+    }
     states = (
         FIND,
         PICK,
@@ -230,53 +227,7 @@ class BookForm(Form):
                 rows.append([(label, f"p:{e.patient.patient_id}")])
         return rows
 
-    # -- the patient, checked against the version the student opened --------------------------
-    async def load(self, draft: Draft, update: Update, context: BotContext) -> tuple[Patient, str]:
-        student = await current_student(update, context)
-        if student is None:
-            raise _Stop("unlinked")
-        try:
-            patient = await context.services.patients.get(student.email, str(draft["patient_id"]))
-        except PatientNotFoundError:
-            raise _Stop("gone") from None
-        if patient.version != draft.get("version"):
-            raise _Stop("stale", patient)
-        return patient, student.email
-
-    async def safely(
-        self, draft: Draft, update: Update, context: BotContext, step: Awaitable[object]
-    ) -> object:
-        try:
-            return await step
-        except _Stop as stop:
-            return await self.stop(stop, draft, update, context)
-
-    async def show(
-        self, step: str, draft: Draft, update: Update, context: BotContext, *, error: str = ""
-    ) -> Any:
-        try:
-            return await super().show(step, draft, update, context, error=error)
-        except _Stop as stop:
-            return await self.stop(stop, draft, update, context)
-
-    async def stop(self, stop: _Stop, draft: Draft, update: Update, context: BotContext) -> int:
-        if stop.why == "unlinked":
-            return await self.finish(common.NOT_LINKED, draft, update, context)
-        if stop.why == "booking":
-            return await self.finish(text.BOOKING_GONE, draft, update, context)
-        if stop.why == "shape":
-            return await self.finish(text.NOT_WRITABLE, draft, update, context)
-        if stop.why == "gone" or stop.current is None:
-            return await self.finish(text.GONE, draft, update, context)
-        await self.finish(text.STALE, draft, update, context)
-        student = await current_student(update, context)
-        if student is not None:
-            await send_card(update, context, student, stop.current)
-        return END
-
-    def worth_keeping(self, draft: Draft) -> bool:
-        return bool(draft.get("patient_id"))
-
+    # -- the patient (the checks are OnePatientForm's) --------------------------------------
     def where(self, draft: Draft) -> str:
         name = esc(draft.get("name") or "")
         return f"booking for {name}" if name else "choosing a patient"
@@ -297,10 +248,10 @@ class BookForm(Form):
         )
 
     def booking(self, patient: Patient, draft: Draft) -> Booking:
-        """The booking being moved or given an outcome, as stored now (or _Stop)."""
+        """The booking being moved or given an outcome, as stored now (or PatientStop)."""
         found = find(decode_bookings(patient.appointments), str(draft.get("ref") or ""))
         if found is None or not found.editable or not found.open:
-            raise _Stop("booking")
+            raise PatientStop("booking")
         return found
 
     def draft_date(self, draft: Draft, key: str = "date") -> dt.date:
@@ -978,7 +929,7 @@ class BookForm(Form):
         if step in (FIND, PICK):
             student = await current_student(update, context)
             if student is None:
-                raise _Stop("unlinked")
+                raise PatientStop("unlinked")
             return await self.search(raw, draft, update, context, student)
         if step == DATE:
             return await self.typed_date(raw, draft, update, context)
@@ -1023,7 +974,7 @@ class BookForm(Form):
         if step in (FIND, PICK) and action.startswith("p:"):
             student = await current_student(update, context)
             if student is None:
-                raise _Stop("unlinked")
+                raise PatientStop("unlinked")
             return await self.open_patient(action[2:], TYPE, draft, update, context, student)
         if step == TYPE and action.startswith("t:") and action[2:] in BOOKING_TYPES:
             draft.update(type=action[2:], mode="new", rebook=None)
@@ -1238,7 +1189,7 @@ class BookForm(Form):
                 text.MOVED.format(name=name, line=line), updated, draft, update, context
             )
         if not writable(patient.appointments):
-            raise _Stop("shape")
+            raise PatientStop("shape")
         plan = self.new_plan(patient, draft, context, email)
         appointments = appended(patient.appointments, plan["entry"])
         changes = self.changes(patient, appointments, plan["events"], context)
@@ -1246,20 +1197,6 @@ class BookForm(Form):
         return await self.conclude(
             text.SAVED.format(name=name, line=line), updated, draft, update, context
         )
-
-    @staticmethod
-    async def write(
-        patient: Patient, email: str, draft: Draft, changes: dict[str, Any], context: BotContext
-    ) -> Patient:
-        """One optimistic write at the version the student opened; never overwrites."""
-        try:
-            return await context.services.patients.update(
-                email, patient.patient_id, int(draft["version"]), changes
-            )
-        except StaleWriteError as exc:
-            raise _Stop("stale", exc.current) from None
-        except PatientNotFoundError:
-            raise _Stop("gone") from None
 
     async def conclude(
         self, done: str, patient: Patient, draft: Draft, update: Update, context: BotContext

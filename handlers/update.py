@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.messages import common
 from bot.messages import forms as form_text
 from bot.messages import update as text
 from bot.messages.clock import clock_line, describe_change, effect_today, ignored_reason
@@ -48,10 +46,11 @@ from bot.services.container import BotContext
 from bot.services.patient_form import FIELD_ORDER, FIELDS, FieldContext, Parsed, date_choices
 from bot.services.ptl_view import at_risk_days, build_entries
 from handlers.card import send_card
-from handlers.forms import END, Draft, Form, Keyboard
+from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
+from handlers.one_patient import OnePatientForm, PatientStop
 from storage.models import Patient
-from storage.patients import PatientNotFoundError, StaleWriteError, UnwritableJsonError
+from storage.patients import PatientNotFoundError
 
 FIND = "find"
 PICK = "pick"
@@ -125,15 +124,6 @@ def _pathway(patient: Patient) -> str:
         return "rtt"
 
 
-class _Stop(Exception):
-    """The form can't go on: the patient changed elsewhere, vanished, or the link did."""
-
-    def __init__(self, why: str, current: Patient | None = None) -> None:
-        super().__init__(why)
-        self.why = why
-        self.current = current
-
-
 @dataclass
 class Plan:
     """What saving would write, and how to explain it."""
@@ -148,12 +138,15 @@ class Plan:
     no_effect: bool = False
 
 
-class UpdateForm(Form):
+class UpdateForm(OnePatientForm):
     name = "update"
     prefix = "updf"
     command = "/update"
     own_commands = frozenset({"update"})
     own_callbacks = ("upd:",)
+    GONE = text.GONE
+    STALE = text.STALE
+    STOPS = {"unwritable": text.EVENTS_UNWRITABLE}
     states = (FIND, PICK, MENU, KIND, DATE, DETAIL, CONFIRM, FIELD, NOTE, *FIELD_ORDER)
 
     def entry_points(self) -> list[BaseHandler[Update, BotContext, Any]]:
@@ -242,54 +235,7 @@ class UpdateForm(Form):
         )
         return await self.go(MENU, draft, update, context)
 
-    # -- the patient, checked against the version the student opened --------------------------
-    async def load(self, draft: Draft, update: Update, context: BotContext) -> tuple[Patient, str]:
-        student = await current_student(update, context)
-        if student is None:
-            raise _Stop("unlinked")
-        try:
-            patient = await context.services.patients.get(student.email, str(draft["patient_id"]))
-        except PatientNotFoundError:
-            raise _Stop("gone") from None
-        if patient.version != draft.get("version"):
-            raise _Stop("stale", patient)
-        return patient, student.email
-
-    async def safely(
-        self, draft: Draft, update: Update, context: BotContext, step: Awaitable[object]
-    ) -> object:
-        """Run a step; if the patient changed elsewhere or vanished, end with the news."""
-        try:
-            return await step
-        except _Stop as stop:
-            return await self.stop(stop, draft, update, context)
-
-    async def show(
-        self, step: str, draft: Draft, update: Update, context: BotContext, *, error: str = ""
-    ) -> Any:
-        # Rendering reads the patient (and checks its version), so any show can find it gone.
-        try:
-            return await super().show(step, draft, update, context, error=error)
-        except _Stop as stop:
-            return await self.stop(stop, draft, update, context)
-
-    async def stop(self, stop: _Stop, draft: Draft, update: Update, context: BotContext) -> int:
-        if stop.why == "unlinked":
-            return await self.finish(common.NOT_LINKED, draft, update, context)
-        if stop.why == "unwritable":
-            return await self.finish(text.EVENTS_UNWRITABLE, draft, update, context)
-        if stop.why == "gone" or stop.current is None:
-            return await self.finish(text.GONE, draft, update, context)
-        await self.finish(text.STALE, draft, update, context)
-        student = await current_student(update, context)
-        if student is not None:
-            await send_card(update, context, student, stop.current)
-        return END
-
-    # -- rendering -------------------------------------------------------------------------------
-    def worth_keeping(self, draft: Draft) -> bool:
-        return bool(draft.get("patient_id"))
-
+    # -- the patient (the checks are OnePatientForm's) --------------------------------------
     def where(self, draft: Draft) -> str:
         name = esc(draft.get("name") or "")
         return f"updating {name}" if name else "choosing a patient"
@@ -588,7 +534,7 @@ class UpdateForm(Form):
         if step in (FIND, PICK):
             student = await current_student(update, context)
             if student is None:
-                raise _Stop("unlinked")
+                raise PatientStop("unlinked")
             return await self.search(raw, draft, update, context, student)
         if _PAUSE.search(raw):
             patient, _ = await self.load(draft, update, context)
@@ -626,7 +572,7 @@ class UpdateForm(Form):
         if step in (FIND, PICK) and action.startswith("p:"):
             student = await current_student(update, context)
             if student is None:
-                raise _Stop("unlinked")
+                raise PatientStop("unlinked")
             return await self.open_patient(action[2:], draft, update, context, student)
         if step == MENU and action in ("a:event", "a:edit", "a:note"):
             if action == "a:event":
@@ -726,22 +672,6 @@ class UpdateForm(Form):
         template = text.SAVED_EVENT if draft.get("mode") == "event" else text.SAVED_FIELD
         done = template.format(name=name, text="; ".join(plan.effects))
         return await self.conclude(done, updated, draft, update, context)
-
-    @staticmethod
-    async def write(
-        patient: Patient, email: str, draft: Draft, changes: dict[str, Any], context: BotContext
-    ) -> Patient:
-        """One optimistic write at the version the student opened; never overwrites."""
-        try:
-            return await context.services.patients.update(
-                email, patient.patient_id, int(draft["version"]), changes
-            )
-        except StaleWriteError as exc:
-            raise _Stop("stale", exc.current) from None
-        except PatientNotFoundError:
-            raise _Stop("gone") from None
-        except UnwritableJsonError:
-            raise _Stop("unwritable") from None
 
     async def conclude(
         self, done: str, patient: Patient, draft: Draft, update: Update, context: BotContext

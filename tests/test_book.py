@@ -16,6 +16,7 @@ from bot.rules.records import stored_booking_columns
 from bot.runtime.offline import ChatUser
 from storage.db import Database
 from storage.models import Patient
+from tests import platform_api
 from tests.forms_support import no_error
 from tests.harness import TODAY, Bot
 from tests.ptl_support import EMAIL, add_patient, link
@@ -189,6 +190,21 @@ async def test_a_change_made_elsewhere_is_never_overwritten(bot: Bot, db: Databa
     assert any("changed elsewhere" in m.text for m in replies)
     row = await stored(bot, p)
     assert [a["type"] for a in row.appointments] == ["TCI"]  # the platform's booking is kept
+
+
+async def test_a_patient_deleted_on_the_platform_mid_booking_ends_the_form(
+    bot: Bot, db: Database
+) -> None:
+    user = await sam(bot)
+    p = await patient(bot)
+    await user.send("/book jane")
+    await user.press("Follow-up appointment")
+    async with platform_api.platform(db, EMAIL) as conn:
+        await conn.execute("delete from public.ptl_patients where patient_id = $1", p.patient_id)
+    replies = await user.send("next Friday")
+    no_error(replies)
+    assert "That patient isn't on your PTL any more" in replies[-1].text
+    assert (await user.send("next Friday"))[-1].text != replies[-1].text  # the form is closed
 
 
 async def _with_booking(bot: Bot, type_: str, on: D, **kw: Any) -> Patient:

@@ -107,6 +107,15 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _report(results: dict[str, list[float]], sizes: dict[str, int], goal: str) -> None:
+    for label, samples in results.items():
+        p50, p90 = statistics.median(samples), _pct(samples, 0.9)
+        print(f"  {label:5} ({sizes[label]:>6} patients): p50 {p50:6.1f}  p90 {p90:6.1f}")
+    ratio = statistics.median(results["large"]) / statistics.median(results["small"])
+    print(f"  large p50 / small p50 = {ratio:.2f} ({goal})")
+    print(f"  load at end: {_load()}")
+
+
 async def _time(fn) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     await fn()
@@ -145,12 +154,7 @@ async def bench(args: argparse.Namespace) -> None:
                     samples.append(
                         await _time(lambda u=user, m=shown, d=data: u.press_data(d, message=m))
                     )
-        for label, samples in results.items():
-            p50, p90 = statistics.median(samples), _pct(samples, 0.9)
-            print(f"  {label:5} ({sizes[label]:>6} patients): p50 {p50:6.1f}  p90 {p90:6.1f}")
-        ratio = statistics.median(results["large"]) / statistics.median(results["small"])
-        print(f"  large p50 / small p50 = {ratio:.2f} (goal: within 2x)")
-        print(f"  load at end: {_load()}")
+        _report(results, sizes, "goal: within 2x")
 
         # The worked-out PTL is kept until the student's rows change (sql/056): the cost of
         # the first /ptl after a change, each preceded by an edit of one row on the platform.
@@ -166,12 +170,7 @@ async def bench(args: argparse.Namespace) -> None:
                         f"Fictional notes {n}",
                     )
                 cold[label].append(await _time(lambda u=user: u.send("/ptl")))
-        for label, samples in cold.items():
-            p50, p90 = statistics.median(samples), _pct(samples, 0.9)
-            print(f"  {label:5} ({sizes[label]:>6} patients): p50 {p50:6.1f}  p90 {p90:6.1f}")
-        ratio = statistics.median(cold["large"]) / statistics.median(cold["small"])
-        print(f"  large p50 / small p50 = {ratio:.2f} (no goal: the pass over every row)")
-        print(f"  load at end: {_load()}")
+        _report(cold, sizes, "no goal: the pass over every row")
 
         large = bot.user(2)
         # Warm up imports and the CSV path on the small PTL: a warm-up on the large one would
