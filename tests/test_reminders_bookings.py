@@ -177,8 +177,8 @@ async def test_json_orjson_refuses_is_still_read(bot: harness.Bot) -> None:
     async with bot.services.db.service() as conn:
         await conn.execute(
             "update public.ptl_patients set appointments = jsonb_set(appointments, '{0,ref}',"
-            " '1e400'::jsonb), events = '[{\"kind\": \"activity\", \"date\": \"2025-02-27\","
-            " \"weight\": 1e400}]'::jsonb"
+            ' \'1e400\'::jsonb), events = \'[{"kind": "activity", "date": "2025-02-27",'
+            ' "weight": 1e400}]\'::jsonb'
         )
     service = bot.services.reminders
     (recipient,) = await service.repo.recipients(email)
