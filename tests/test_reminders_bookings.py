@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from bot.messages.reminders import digest_text
 from bot.rules.bookings import new_booking
 from bot.rules.records import stored_booking_columns
@@ -197,3 +199,44 @@ async def test_a_days_digests_leave_the_cycle_collector_on(bot: harness.Bot) -> 
     assert gc.isenabled()
     assert (await service.compose([recipient], MONDAY))[email].outcome_needed
     assert gc.isenabled()
+
+
+async def test_composing_a_day_lets_other_updates_in(
+    bot: harness.Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk's digests are built without a database wait in between, so without pauses a
+    student's reply would wait for the whole chunk: another task gets to run between them."""
+    import asyncio
+
+    import bot.services.reminders as reminders
+
+    emails = [await link(bot, 3110 + i) for i in range(3)]
+    for email in emails:
+        await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
+    service = bot.services.reminders
+    recipients = [r for e in emails for r in await service.repo.recipients(e)]
+    seen: list[str] = []
+    build = reminders.build_digest
+
+    def building(*args: Any, **kwargs: Any) -> Any:
+        seen.append("digest")
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(reminders, "build_digest", building)
+    monkeypatch.setattr(type(service), "YIELD_EVERY", 1)
+    done = False
+
+    async def other_updates() -> None:
+        while not done:
+            seen.append("other")
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_updates())
+    try:
+        digests = await service.compose(recipients, MONDAY)
+    finally:
+        done = True
+        await other
+    assert all(digests[e].outcome_needed for e in emails)
+    first, last = seen.index("digest"), len(seen) - 1 - seen[::-1].index("digest")
+    assert "other" in seen[first:last]

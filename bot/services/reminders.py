@@ -282,6 +282,9 @@ class ReminderService:
     """Selection and composition of digests, plus preference changes, for one bot process."""
 
     CHUNK = 500  # students per candidate query: bounded memory for any class size
+    YIELD_EVERY = 25
+    """Students composed between pauses for other updates. A chunk is a third of a second of
+    Python with bookings; without pauses every student's reply waited for it."""
 
     def __init__(
         self, db: Database, settings: Settings, clock: Clock, *, runner: str | None = None
@@ -374,8 +377,10 @@ class ReminderService:
                 by_email: dict[str, list[CandidateRow]] = {}
                 for row in rows:
                     by_email.setdefault(row.email, []).append(row)
-                for email, window in windows.items():
+                for n, (email, window) in enumerate(windows.items(), start=1):
                     digests[email] = build_digest(email, by_email.get(email, ()), day, window)
+                    if n % self.YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # let waiting updates in (see YIELD_EVERY)
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
