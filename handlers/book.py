@@ -53,7 +53,7 @@ from bot.rules.pathway import DATED_AHEAD_KINDS, EVENT_KINDS, ClockState
 from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
 from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
-from bot.services.ptl_view import at_risk_days, build_entries
+from bot.services.ptl_view import at_risk_days
 from handlers.card import clip, esc, send_card
 from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
@@ -215,14 +215,12 @@ class BookForm(OnePatientForm):
 
     async def undated_choices(self, context: BotContext, email: str) -> list[list[tuple[str, str]]]:
         """The undated patients closest to breach, as buttons (the PTL meeting's first list)."""
-        services = context.services
-        today = services.clock.today()
-        entries = build_entries(
-            await services.patients.list(email), today, at_risk_days(services.settings)
+        screen = await context.services.ptl.screen(
+            email, page=0, status="all", ptype="all", booking="und", size=6
         )
         rows: list[list[tuple[str, str]]] = []
-        for e in entries:
-            if e.bookings.undated and len(rows) < 6:
+        for e in screen.entries:
+            if e.bookings.undated:
                 label = clip(f"{e.mark} {e.patient.patient_name or '(no name)'}", 40)
                 rows.append([(label, f"p:{e.patient.patient_id}")])
         return rows

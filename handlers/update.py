@@ -44,7 +44,7 @@ from bot.rules.records import evaluate_row, event_entry, events_from_json, store
 from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
 from bot.services.patient_form import FIELD_ORDER, FIELDS, FieldContext, Parsed, date_choices
-from bot.services.ptl_view import at_risk_days, build_entries
+from bot.services.ptl_view import at_risk_days
 from handlers.card import send_card
 from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
@@ -335,11 +335,13 @@ class UpdateForm(OnePatientForm):
         student = await current_student(update, context)
         if student is None:
             return []
-        services = context.services
-        patients = await services.patients.list(student.email)
-        entries = build_entries(patients, services.clock.today(), at_risk_days(services.settings))
+        # The top of the PTL as /ptl pages it (in the database), with room for ids too long
+        # for a button.
+        screen = await context.services.ptl.screen(
+            student.email, page=0, status="all", ptype="all", booking="all", size=2 * MAX_TOP
+        )
         rows: list[list[tuple[str, str]]] = []
-        for entry in entries:
+        for entry in screen.entries:
             if len(rows) == MAX_TOP:
                 break
             data = f"p:{entry.patient.patient_id}"
