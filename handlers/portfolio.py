@@ -28,11 +28,9 @@ from bot.messages.html import esc
 from bot.services import charts, pdf_fonts
 from bot.services.container import BotContext
 from bot.services.portfolio import PortfolioChoices, portfolio_pdf
-from bot.services.stats import summarise
 from handlers.forms import END, Draft, Form, Keyboard
 from handlers.guards import Student, current_student, student_only
 from handlers.my_progress import record_service
-from handlers.ptl import load_entries
 from handlers.replies import say
 
 log = logging.getLogger(__name__)
@@ -177,7 +175,7 @@ async def _chart(context: BotContext, student: Student) -> bytes | None:
     chart cannot read (a malformed platform row) leaves the chart out of the PDF rather than
     failing the whole portfolio: the figures are counted in SQL and do not depend on it."""
     try:
-        summary = summarise(await load_entries(context, student))
+        summary = await context.services.ptl.summary(student.email)
         if not summary.waiting:
             return None
         return await asyncio.to_thread(charts.waiting_chart_png, summary.by_standard)

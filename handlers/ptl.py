@@ -35,8 +35,6 @@ from bot.services.ptl_view import (
     STATUS_FILTERS,
     TYPE_FILTERS,
     PtlEntry,
-    at_risk_days,
-    build_entries,
 )
 from handlers.card import MAX_CALLBACK_BYTES, edit_or_send
 from handlers.guards import Student, student_only
@@ -209,13 +207,6 @@ def filter_keyboard(which: str, view: View) -> InlineKeyboardMarkup:
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     rows.append([InlineKeyboardButton(text.BACK, callback_data=view.data())])
     return InlineKeyboardMarkup(rows)
-
-
-async def load_entries(context: BotContext, student: Student) -> list[PtlEntry]:
-    """The student's live patients with their clocks as at today, in breach-risk order."""
-    services = context.services
-    patients = await services.patients.list(student.email)
-    return build_entries(patients, services.clock.today(), at_risk_days(services.settings))
 
 
 async def load_screen(context: BotContext, student: Student, view: View) -> PtlScreen:

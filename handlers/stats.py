@@ -21,9 +21,8 @@ from bot.rules.dates import format_date
 from bot.rules.fields import clip
 from bot.services import charts
 from bot.services.container import BotContext
-from bot.services.stats import RTT_STANDARD_PERCENT, Summary, summarise
+from bot.services.stats import RTT_STANDARD_PERCENT, Summary
 from handlers.guards import Student, student_only
-from handlers.ptl import load_entries
 from handlers.replies import show_action
 
 log = logging.getLogger(__name__)
@@ -105,11 +104,10 @@ def render_summary(summary: Summary, today_text: str) -> str:
 
 
 async def send_stats(update: Update, context: BotContext, student: Student) -> None:
-    entries = await load_entries(context, student)
-    if not entries:
+    summary = await context.services.ptl.summary(student.email)
+    if not summary.total:
         await context.bot.send_message(student.chat_id, text.EMPTY)
         return
-    summary = summarise(entries)
     today = context.services.clock.today()
     await context.bot.send_message(student.chat_id, render_summary(summary, format_date(today)))
     if not summary.waiting:

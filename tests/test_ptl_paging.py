@@ -222,3 +222,20 @@ async def test_export_of_many_rows_is_complete_ordered_and_formula_safe(bot: Bot
     assert len(rows) == 1234
     assert all(not r["Patient name"].startswith(("=", "+", "-", "@")) for r in rows)
     assert {r["Patient name"][:2] for r in rows} >= {"'=", "'+", "'-", "'@"}
+
+
+async def test_stats_counted_as_the_ptl_streams_equal_the_whole_ptls(bot: Bot) -> None:
+    """/stats and /portfolio count the PTL 500 rows at a time (PtlService.summary); the figures
+    must be those of the whole PTL read at once, on any day."""
+    from bot.services.stats import summarise
+
+    await link(bot)
+    await _varied_ptl(bot, n=60)
+    thresholds = at_risk_days(bot.services.settings)
+    for day in (TODAY, TODAY + dt.timedelta(days=45)):
+        bot.clock.set(day)
+        patients = await bot.services.patients.list(EMAIL)
+        whole = summarise(build_entries(patients, day, thresholds))
+        streamed = await bot.services.ptl.summary(EMAIL)
+        assert streamed == whole, day
+        assert streamed.total == len(patients) > 60 and streamed.waiting > 0

@@ -25,6 +25,7 @@ from bot.services.ptl_view import (
     entry_for,
 )
 from bot.services.reminders import stored_fields
+from bot.services.stats import Summary, Tally
 from storage.backfill import ClockBackfill
 from storage.booking_backfill import BookingBackfill
 from storage.db import Database
@@ -81,6 +82,13 @@ class PtlService:
             page=found.page,
             entries=[entry_for(p, today, thresholds) for p in found.rows],
         )
+
+    async def summary(self, email: str) -> Summary:
+        """/stats and /portfolio's figures, counted as the PTL streams past (never all held)."""
+        tally = Tally()
+        async for entries in self.stream(email):
+            tally.add_all(entries)
+        return tally.result()
 
     async def stream(self, email: str) -> AsyncIterator[Sequence[PtlEntry]]:
         """The whole PTL in breach-risk order, a chunk of entries at a time (for /export)."""

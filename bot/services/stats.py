@@ -33,6 +33,7 @@ __all__ = [
     "SpecialtyLine",
     "StandardWaits",
     "Summary",
+    "Tally",
     "specialty_key",
     "summarise",
 ]
@@ -151,28 +152,38 @@ def specialty_key(typed: str | None) -> tuple[str, str]:
     return (f"text:{cleaned.casefold()}", cleaned)
 
 
-def summarise(entries: Iterable[PtlEntry]) -> Summary:
-    s = Summary()
-    specialties: dict[str, SpecialtyLine] = {}
-    standards: dict[str, StandardWaits] = {}
-    waiting_days: list[int] = []
-    for e in entries:
+class Tally:
+    """A `Summary` counted one entry at a time, so a PTL of any size can be summarised as it
+    streams past (`PtlService.stream`, 500 rows at a time) without holding it all."""
+
+    def __init__(self) -> None:
+        self.s = Summary()
+        self.specialties: dict[str, SpecialtyLine] = {}
+        self.standards: dict[str, StandardWaits] = {}
+        self.waiting_days: list[int] = []
+
+    def add_all(self, entries: Iterable[PtlEntry]) -> None:
+        for e in entries:
+            self.add(e)
+
+    def add(self, e: PtlEntry) -> None:
+        s = self.s
         s.total += 1
         key, name = specialty_key(e.patient.specialty)
-        line = specialties.get(key)
+        line = self.specialties.get(key)
         if line is None:
-            line = specialties[key] = SpecialtyLine(name)
+            line = self.specialties[key] = SpecialtyLine(name)
         line.total += 1
         if e.bookings.outcome_needed:
             s.outcomes_needed += 1
         state = e.state
         if state is None:
             s.no_clock += 1
-            continue
+            return
         status = state.status
         if not state.running:
             s.closed_by_status[status] = s.closed_by_status.get(status, 0) + 1
-            continue
+            return
         s.waiting += 1
         line.waiting += 1
         if e.bookings.next is not None:
@@ -180,11 +191,11 @@ def summarise(entries: Iterable[PtlEntry]) -> Summary:
         if e.bookings.after_breach:
             s.booked_after_breach += 1
         days = state.days_waited
-        waiting_days.append(days)
+        self.waiting_days.append(days)
         line.longest_days = max(line.longest_days, days)
-        standard = standards.get(state.pathway_type)
+        standard = self.standards.get(state.pathway_type)
         if standard is None:
-            standard = standards[state.pathway_type] = StandardWaits(state.pathway_type)
+            standard = self.standards[state.pathway_type] = StandardWaits(state.pathway_type)
         standard.add(days, status)
         if status == "breached":
             s.breached += 1
@@ -199,11 +210,21 @@ def summarise(entries: Iterable[PtlEntry]) -> Summary:
                 s.rtt_within_18 += 1
             if state.long_wait_weeks:
                 s.long_waits[state.long_wait_weeks] = s.long_waits.get(state.long_wait_weeks, 0) + 1
-    if waiting_days:
-        s.median_days = float(median(waiting_days))
-        s.longest_days = max(waiting_days)
-    s.by_specialty = sorted(
-        specialties.values(), key=lambda x: (-x.waiting, -x.breached, -x.total, x.name.casefold())
-    )
-    s.by_standard = {k: standards[k] for k in PATHWAY_TYPES if k in standards}
-    return s
+
+    def result(self) -> Summary:
+        s = self.s
+        if self.waiting_days:
+            s.median_days = float(median(self.waiting_days))
+            s.longest_days = max(self.waiting_days)
+        s.by_specialty = sorted(
+            self.specialties.values(),
+            key=lambda x: (-x.waiting, -x.breached, -x.total, x.name.casefold()),
+        )
+        s.by_standard = {k: self.standards[k] for k in PATHWAY_TYPES if k in self.standards}
+        return s
+
+
+def summarise(entries: Iterable[PtlEntry]) -> Summary:
+    tally = Tally()
+    tally.add_all(entries)
+    return tally.result()

@@ -30,6 +30,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bot.rules.records import event_entry, stored_clock_fields
+from bot.services.ptl_view import at_risk_days, build_entries
+from bot.services.stats import summarise
 from storage.db import Database
 from tests import pg, platform_api
 from tests.harness import close_bot, make_bot
@@ -116,6 +118,19 @@ def _report(results: dict[str, list[float]], sizes: dict[str, int], goal: str) -
     print(f"  load at end: {_load()}")
 
 
+async def _peak(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Milliseconds and peak RSS growth (MB) of one awaited call."""
+    gc.collect()
+    reset = _reset_peak()
+    before, peak_before = _rss_kb(), _rss_kb("VmHWM")
+    ms = await _time(fn)
+    return ms, (_rss_kb("VmHWM") - (before if reset else peak_before)) / 1024
+
+
+async def _whole_summary(patients, email: str, thresholds) -> None:  # type: ignore[no-untyped-def]
+    summarise(build_entries(await patients.list(email), TODAY, thresholds))
+
+
 async def _time(fn) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     await fn()
@@ -191,6 +206,20 @@ async def bench(args: argparse.Namespace) -> None:
               f" peak growth {growth:.1f} MB"
               f" ({'high-water mark reset' if reset else 'since start: upper bound'};"
               " goal: under 20 MB)")  # fmt: skip
+        print(f"  load at end: {_load()}")
+
+        # /stats counts the PTL as it streams past (PtlService.summary); the same figures from
+        # the whole PTL read at once (how /stats read it before) for comparison. No goal.
+        await bot.user(1).send("/stats")  # warm up: matplotlib, the chart path
+        ms, growth = await _peak(lambda: large.send("/stats"))
+        print(f"/stats of {args.large} patients (streamed): {ms:.0f} ms, peak RSS growth"
+              f" {growth:.1f} MB")  # fmt: skip
+        settings = bot.services.settings
+        ms, growth = await _peak(
+            lambda: _whole_summary(bot.services.patients, LARGE_EMAIL, at_risk_days(settings))
+        )
+        print(f"  the same figures from the whole PTL read at once: {ms:.0f} ms, peak RSS growth"
+              f" {growth:.1f} MB")  # fmt: skip
         print(f"  load at end: {_load()}")
         await close_bot(bot)
     finally:
