@@ -220,6 +220,30 @@ async def functions_without_search_path(conn: asyncpg.Connection) -> list[str]:
     return [r["name"] for r in rows]
 
 
+BOT_TRIGGERS = (
+    "ptl_patients_bot_columns",
+    "ptl_patients_clock_inputs",
+    "ptl_patients_mark_bookings",
+    "ptl_patients_touch",
+    "ptl_patients_revise_insert",
+    "ptl_patients_revise_update",
+    "ptl_patients_revise_delete",
+)
+"""The bot's triggers on ptl_patients (sql/030, 051, 056, 082): the bot-owned columns, the
+clock and booking recomputation marks, version and updated_at, the change counter."""
+
+
+async def missing_triggers(conn: asyncpg.Connection) -> list[str]:
+    """The bot's triggers on ptl_patients that are missing or disabled."""
+    found = await conn.fetch(
+        "select tgname from pg_trigger"
+        " where tgrelid = to_regclass($1) and not tgisinternal and tgenabled <> 'D'",
+        PATIENTS,
+    )
+    there = {r["tgname"] for r in found}
+    return [name for name in BOT_TRIGGERS if name not in there]
+
+
 @dataclass(frozen=True)
 class ApiGrants:
     """What each API role holds on ptl_patients and on its id sequence."""

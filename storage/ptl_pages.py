@@ -137,6 +137,13 @@ select (select jsonb_agg(jsonb_build_array(st, und, late, out, shown, n)) from c
              order by o_rank, o_days, o_on, o_name, o_id) as ids"""
 
 
+_COUNTER_TRIGGERS: Final = (
+    "ptl_patients_revise_insert",
+    "ptl_patients_revise_update",
+    "ptl_patients_revise_delete",
+)
+"""sql/056's triggers: while all three are in place, an unchanged counter means unchanged rows."""
+
 _STATUSES: Final = ("breached", "at_risk", "on_track", "stopped", "ended", "nullified",
                     "transferred", "none")  # fmt: skip
 
@@ -171,12 +178,22 @@ class PtlPages:
         self._kept: OrderedDict[tuple[Any, ...], _Worked] = OrderedDict()
         self._kept_ids = 0
 
-    async def revision(self, email: str) -> int:
-        """The student's change counter (0: their rows were never written)."""
-        found = await self.db.fetchval(
-            "select revision from ptl_bot.ptl_revisions where email = $1", normalise_email(email)
-        )
-        return int(found or 0)
+    async def revision(self, email: str) -> int | None:
+        """The student's change counter (0: their rows were never written), or None when the
+        triggers that move it are missing or disabled (then nothing may be reused: see
+        `python -m bot doctor`). One round trip, both from indexes."""
+        async with self.db.pool.acquire() as conn:
+            found = await conn.fetchrow(
+                "select (select revision from ptl_bot.ptl_revisions where email = $1) as revision,"
+                " (select count(*) from pg_trigger where tgrelid = 'public.ptl_patients'::regclass"
+                "   and tgname = any($2::text[]) and tgenabled <> 'D') as counting",
+                normalise_email(email),
+                list(_COUNTER_TRIGGERS),
+            )
+        assert found is not None
+        if found["counting"] != len(_COUNTER_TRIGGERS):
+            return None
+        return int(found["revision"] or 0)
 
     async def page(
         self,
@@ -192,7 +209,11 @@ class PtlPages:
         revision = await self.revision(email)  # before the rows are read: never newer than them
         worked = self._kept.get(key)
         async with self.db.student(email) as conn:
-            if worked is None or worked.revision != revision:
+            if revision is None:  # nothing tells us of changes: work it out every time
+                self._kept.clear()
+                self._kept_ids = 0
+                worked = await self._work_out(conn, -1, today, thresholds, wanted)
+            elif worked is None or worked.revision != revision:
                 worked = await self._work_out(conn, revision, today, thresholds, wanted)
                 self._keep(key, worked)
             else:

@@ -458,3 +458,15 @@ async def test_doctor_reports_a_mutable_search_path_and_extra_grants(
     assert "TRUNCATE ignores row-level security" in report
     assert "revoke trigger, truncate on public.ptl_patients from authenticated;" in report
     assert f"revoke update on sequence {seq} from authenticated;" in report
+
+
+async def test_doctor_reports_a_missing_or_disabled_bot_trigger(db: Database, db_dsn: str) -> None:
+    report = await _doctor(db_dsn)
+    assert "✓ Triggers: the bot's 7 triggers on ptl_patients are in place" in report
+    async with db.service() as conn:
+        await conn.execute("alter table public.ptl_patients disable trigger ptl_patients_touch")
+        await conn.execute("drop trigger ptl_patients_revise_update on public.ptl_patients")
+    report = await _doctor(db_dsn)
+    assert (
+        "✗ Triggers: ptl_patients_touch, ptl_patients_revise_update missing or disabled" in report
+    )

@@ -178,3 +178,20 @@ async def test_kept_ptls_stay_within_their_bounds(bot: Bot) -> None:
     for status in ("all", "br", "ar"):
         await _screen(bot, status=status)
     assert len(pages._kept) <= 2
+
+
+async def test_without_the_counter_triggers_nothing_is_reused(bot: Bot) -> None:
+    """Should anyone disable or drop sql/056's triggers, an unchanged counter no longer means
+    unchanged rows: every page is worked out again, and a platform edit shows at once."""
+    await link(bot)
+    await add_patient(bot, "Before", TODAY - dt.timedelta(days=30))
+    await _screen(bot)
+    async with bot.services.db.service() as conn:
+        await conn.execute(
+            "alter table public.ptl_patients disable trigger ptl_patients_revise_insert"
+        )
+    assert await _revision(bot) is None
+    await platform_api.insert(bot.services.db, EMAIL, "PLATNEW", clock_start_date=TODAY)
+    screen = await _screen(bot)
+    assert screen.total == 2
+    assert not bot.services.ptl.pages._kept

@@ -344,9 +344,12 @@ async def database_findings(db: Database) -> list[Finding]:
         roles = await health.role_facts(conn)
         mutable = await health.functions_without_search_path(conn)
         grants = await health.api_grants(conn) if facts.patients.exists else None
+        triggers = await health.missing_triggers(conn) if facts.patients.exists else []
 
     out.extend(_rls_findings(facts))
     out.append(_search_path_finding(mutable))
+    if facts.patients.exists and not pending:
+        out.append(_trigger_finding(triggers))
     if grants is not None:
         out.extend(_grant_findings(grants))
     out.extend(_role_findings(roles))
@@ -441,6 +444,23 @@ def _search_path_finding(functions: list[str]) -> Finding:
         "Advisor flags this: a caller's own objects could be picked up instead of the "
         "intended ones)",
         "python -m bot migrate fixes the bot's own; for the others run:\n" + fixes,
+    )
+
+
+def _trigger_finding(missing: list[str]) -> Finding:
+    check = "Triggers"
+    if not missing:
+        return _ok(
+            check, f"the bot's {len(health.BOT_TRIGGERS)} triggers on ptl_patients are in place"
+        )
+    return Finding(
+        "error",
+        check,
+        f"{', '.join(missing)} missing or disabled on public.ptl_patients: the bot's columns, "
+        "clocks or kept PTL pages would go wrong for rows the platform writes (the bot stops "
+        "reusing worked-out PTL pages while the change-counter triggers are missing)",
+        "alter table public.ptl_patients enable trigger <name>; if disabled, or run the "
+        "create trigger statements of the sql/ file that makes it (sql/030, 051, 056, 082)",
     )
 
 
