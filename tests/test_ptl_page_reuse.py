@@ -195,3 +195,22 @@ async def test_without_the_counter_triggers_nothing_is_reused(bot: Bot) -> None:
     screen = await _screen(bot)
     assert screen.total == 2
     assert not bot.services.ptl.pages._kept
+
+
+async def test_a_write_committed_while_a_page_is_worked_out_is_seen_next_time(bot: Bot) -> None:
+    """The platform's transaction is still open (its counter move not yet visible) while the
+    bot works the PTL out and keeps it; once it commits, the next page shows its row."""
+    await link(bot)
+    await add_patient(bot, "Already There", TODAY - dt.timedelta(days=30))
+    async with platform_api.platform(bot.services.db, EMAIL) as conn:
+        await conn.execute(
+            "insert into public.ptl_patients (patient_id, user_email, patient_name,"
+            " pathway_type, clock_start_date) values ('PLATMID', $1, 'Mid Write', 'rtt', $2)",
+            EMAIL,
+            TODAY - dt.timedelta(days=200),
+        )
+        during = await _screen(bot)  # does not wait for the platform's transaction
+        assert during.total == 1
+    after = await _screen(bot)
+    assert after.total == 2
+    assert after.entries[0].patient.patient_name == "Mid Write"
