@@ -50,10 +50,9 @@ from bot.rules.bookings import (
 from bot.rules.dates import UPCOMING_FORMS, format_date, parse_date
 from bot.rules.digest import parse_time
 from bot.rules.pathway import DATED_AHEAD_KINDS, EVENT_KINDS, ClockState
-from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
+from bot.rules.records import events_from_json, stored_clock_fields
 from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
-from bot.services.ptl_view import at_risk_days
 from handlers.card import clip, esc, send_card
 from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
@@ -229,21 +228,6 @@ class BookForm(OnePatientForm):
     def where(self, draft: Draft) -> str:
         name = esc(draft.get("name") or "")
         return f"booking for {name}" if name else "choosing a patient"
-
-    # -- clocks ---------------------------------------------------------------------------------
-    def clock(
-        self, patient: Patient, context: BotContext, events: Any = None, on: dt.date | None = None
-    ) -> ClockState | None:
-        """The engine's clock for the patient as at today (or `on`), with the row's priority
-        (a clock input) and the operator's at-risk thresholds, from `events` if given."""
-        return evaluate_row(
-            patient.pathway_type,
-            patient.clock_start_date,
-            patient.events if events is None else events,
-            on or context.services.clock.today(),
-            at_risk_days=at_risk_days(context.services.settings),
-            priority=patient.priority,
-        )
 
     def booking(self, patient: Patient, draft: Draft) -> Booking:
         """The booking being moved or given an outcome, as stored now (or PatientStop)."""
@@ -758,17 +742,10 @@ class BookForm(OnePatientForm):
         events = list(patient.events)
         entries: list[dict[str, Any]] = []
         for kind, on, description in wanted:
-            entry = event_entry(
-                kind,
-                on,
-                added_by=email,
-                description=description,
+            entry = self.new_entry(
+                patient, context, kind, on, added_by=email, description=description,
                 previous=events,
-                pathway_type=patient.pathway_type or "rtt",
-                clock_start=patient.clock_start_date,
-                today=context.services.clock.today(),
-                priority=patient.priority,
-            )
+            )  # fmt: skip
             entry["booking_id"] = booking_id
             events.append(entry)
             entries.append(entry)

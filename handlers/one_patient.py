@@ -10,13 +10,17 @@ own other reasons to stop say (`STOPS`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+import datetime as dt
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from telegram import Update
 
 from bot.messages import common
+from bot.rules.pathway import ClockState
+from bot.rules.records import evaluate_row, event_entry
 from bot.services.container import BotContext
+from bot.services.ptl_view import at_risk_days
 from handlers.card import send_card
 from handlers.forms import END, Draft, Form
 from handlers.guards import current_student
@@ -112,3 +116,45 @@ class OnePatientForm(Form):
 
     def worth_keeping(self, draft: Draft) -> bool:
         return bool(draft.get("patient_id"))
+
+    # -- the patient's clock ------------------------------------------------------------------
+    @staticmethod
+    def clock(
+        patient: Patient, context: BotContext, events: Any = None, on: dt.date | None = None
+    ) -> ClockState | None:
+        """The engine's clock for the patient as at today (or `on`), with the row's priority
+        (a clock input) and the operator's at-risk thresholds, from `events` if given."""
+        return evaluate_row(
+            patient.pathway_type,
+            patient.clock_start_date,
+            patient.events if events is None else events,
+            on or context.services.clock.today(),
+            at_risk_days=at_risk_days(context.services.settings),
+            priority=patient.priority,
+        )
+
+    @staticmethod
+    def new_entry(
+        patient: Patient,
+        context: BotContext,
+        kind: str,
+        on: dt.date,
+        *,
+        added_by: str,
+        description: str | None = None,
+        previous: Sequence[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A new `events` entry for this patient (its code worked out from the patient's
+        clock before it: `previous`, default the stored events)."""
+        today = context.services.clock.today()
+        return event_entry(
+            kind,
+            on,
+            added_by=added_by,
+            description=description,
+            previous=patient.events if previous is None else previous,
+            pathway_type=patient.pathway_type or "rtt",
+            clock_start=patient.clock_start_date,
+            today=today,
+            priority=patient.priority,
+        )

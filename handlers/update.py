@@ -40,7 +40,7 @@ from bot.rules.pathway import (
     pause_explanation,
 )
 from bot.rules.pathway import rtt_code_for as code_for
-from bot.rules.records import evaluate_row, event_entry, events_from_json, stored_clock_fields
+from bot.rules.records import evaluate_row, events_from_json, stored_clock_fields
 from bot.services.bookings import pathway_columns
 from bot.services.container import BotContext
 from bot.services.patient_form import FIELD_ORDER, FIELDS, FieldContext, Parsed, date_choices
@@ -247,16 +247,6 @@ class UpdateForm(OnePatientForm):
             allow_any_nhs=context.services.settings.allow_any_valid_nhs_number,
         )
 
-    def clock(self, patient: Patient, context: BotContext) -> ClockState | None:
-        return evaluate_row(
-            patient.pathway_type,
-            patient.clock_start_date,
-            patient.events,
-            context.services.clock.today(),
-            at_risk_days=at_risk_days(context.services.settings),
-            priority=patient.priority,
-        )
-
     async def render(
         self, step: str, draft: Draft, update: Update, context: BotContext
     ) -> tuple[str, Keyboard]:
@@ -395,22 +385,9 @@ class UpdateForm(OnePatientForm):
         self, patient: Patient, kind: str, before: ClockState | None, context: BotContext
     ) -> str:
         """What recording `kind` today would do to this patient's clock, in a few words."""
-        today = context.services.clock.today()
-        entry = event_entry(
-            kind,
-            today,
-            added_by="",
-            previous=patient.events,
-            pathway_type=patient.pathway_type or "rtt",
-            clock_start=patient.clock_start_date,
-            today=today,
-            priority=patient.priority,
-        )
+        entry = self.new_entry(patient, context, kind, context.services.clock.today(), added_by="")
         events = [*patient.events, entry]
-        after = evaluate_row(
-            patient.pathway_type, patient.clock_start_date, events, today,
-            at_risk_days=at_risk_days(context.services.settings), priority=patient.priority,
-        )  # fmt: skip
+        after = self.clock(patient, context, events)
         return effect_today(before, after, len(events_from_json(events)) - 1)
 
     def render_confirm(self, patient: Patient, plan: Plan) -> tuple[str, Keyboard]:
@@ -434,22 +411,12 @@ class UpdateForm(OnePatientForm):
         if draft.get("mode") == "event":
             kind = str(draft["kind"])
             on = draft["date"]
-            entry = event_entry(
-                kind,
-                on,
-                added_by=email,
+            entry = self.new_entry(
+                patient, context, kind, on, added_by=email,
                 description=draft.get("detail") or draft.get("label"),
-                previous=patient.events,
-                pathway_type=patient.pathway_type or "rtt",
-                clock_start=patient.clock_start_date,
-                today=today,
-                priority=patient.priority,
-            )
-            events = [*patient.events, entry]
-            after = evaluate_row(
-                patient.pathway_type, patient.clock_start_date, events, today,
-                at_risk_days=thresholds, priority=patient.priority,
             )  # fmt: skip
+            events = [*patient.events, entry]
+            after = self.clock(patient, context, events)
             new_index = len(events_from_json(events)) - 1
             summary = [
                 text.CONFIRM_EVENT.format(
