@@ -31,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.bench.rate_limit import TOO_MANY, PerSecondLimit
+
 TOKEN = "123456789:" + "B" * 35
 TUTOR = "tutor@bench.example"
 TUTOR_CHAT = 1
@@ -51,10 +53,8 @@ class FakeBotApi:
     call that would make more than `limit` accepted calls in the last second."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.window: collections.deque[float] = collections.deque()
+        self.rate = PerSecondLimit(limit)
         self.runs: dict[str, Run] = collections.defaultdict(Run)
-        self.rejected = 0
         self.edits = 0
         self.per_chat_too_fast = 0
         self._last_by_chat: dict[int, float] = {}
@@ -67,14 +67,9 @@ class FakeBotApi:
                                                 "username": "bench_bot"}}  # fmt: skip
         if method not in ("sendMessage", "editMessageText"):
             return 400, {"ok": False, "error_code": 400, "description": f"no {method}"}
-        now = time.monotonic()
-        while self.window and self.window[0] <= now - 1.0:
-            self.window.popleft()
-        if len(self.window) >= self.limit:
-            self.rejected += 1
-            return 429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
-                         "description": "Too Many Requests: retry after 1"}  # fmt: skip
-        self.window.append(now)
+        now = self.rate.admit()
+        if now is None:
+            return TOO_MANY
         chat = int(params.get("chat_id", "0"))
         text = params.get("text", "")
         self._ids += 1
@@ -279,7 +274,7 @@ async def one_run(
     kill: signal.Signals | None,
 ) -> dict[str, Any]:  # fmt: skip
     exercise_id = await new_exercise(dsn, cohort, title)
-    rejected_before = api.rejected
+    rejected_before = api.rate.rejected
     started = time.monotonic()
     proc = start_sender(dsn, api_url)
     run = api.runs[title]
@@ -305,7 +300,7 @@ async def one_run(
         "rate_before_kill": rate(run.times[:split]) if split else None,
         "rate_after_restart": rate(run.times[split:]) if split else None,
         "restart_gap_s": (run.times[split] - run.times[split - 1]) if split else None,
-        "rejected_429": api.rejected - rejected_before,
+        "rejected_429": api.rate.rejected - rejected_before,
         "duplicates": sum(n - 1 for n in got.values() if n > 1),
         "missed": students - len(got),
         "statuses": result,

@@ -41,6 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.bench.bench_broadcast import TOKEN, free_port, new_exercise, prepare, serve
+from tests.bench.rate_limit import TOO_MANY, PerSecondLimit
 
 LONDON = ZoneInfo("Europe/London")
 NOW = dt.datetime(2025, 3, 3, 8, 30, tzinfo=LONDON)  # a Monday at the default reminder time
@@ -60,11 +61,9 @@ class FakeBotApi:
     Records every accepted call to a chat with its time, and messages per chat."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.window: collections.deque[float] = collections.deque()
+        self.rate = PerSecondLimit(limit)
         self.accepted: list[tuple[float, int]] = []  # (time, chat id)
         self.per_chat: collections.Counter[int] = collections.Counter()
-        self.rejected = 0
         self._ids = 0
 
     def handle(self, method: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -73,14 +72,9 @@ class FakeBotApi:
             return 200, {"ok": True, "result": me}
         if "chat_id" not in params:
             return 200, {"ok": True, "result": True}  # setMyCommands, answerCallbackQuery...
-        now = time.monotonic()
-        while self.window and self.window[0] <= now - 1.0:
-            self.window.popleft()
-        if len(self.window) >= self.limit:
-            self.rejected += 1
-            return 429, {"ok": False, "error_code": 429, "parameters": {"retry_after": 1},
-                         "description": "Too Many Requests: retry after 1"}  # fmt: skip
-        self.window.append(now)
+        now = self.rate.admit()
+        if now is None:
+            return TOO_MANY
         chat = int(params["chat_id"])
         self.accepted.append((now, chat))
         if method == "sendMessage":
@@ -285,7 +279,7 @@ async def main(broadcast: int, remind: int, asks: float, limit: int) -> None:
     runners = [i + 1 for i, r in enumerate(results) if not r["reminders"]["skipped"]]
     print(f"  reminder digests     {digests} (run by replica {runners})")
     print(f"  replies to students  {replies} to {len(latencies)} /help updates")
-    print(f"  429s from the server {api.rejected} (goal 0)")
+    print(f"  429s from the server {api.rate.rejected} (goal 0)")
     print(
         f"  accepted while the bulk work ran: {len(during)} in {span:.1f} s = {rate:.2f} msg/s"
         f" = {100 * rate / budget:.1f}% of the budget {budget:g}/s (goal >= 90%),"
