@@ -207,6 +207,10 @@ class BookingFlags(NamedTuple):
     undated: bool
     after_breach: bool
     outcome_needed: bool
+    next_on: dt.date | None = None
+    """The next open booking's date (on or after the day)."""
+    oldest_passed_on: dt.date | None = None
+    """The oldest open booking's date before the day (its outcome is needed)."""
 
 
 def stored_booking_flags(
@@ -217,16 +221,19 @@ def stored_booking_flags(
     the bookings again: the next booking is the first open date on or after `day`, and it is
     late when the engine listed its date as late."""
     nxt: dt.date | None = None
-    passed = False
+    passed: dt.date | None = None
     for d in open_dates:
         if d < day:
-            passed = True
+            if passed is None or d < passed:
+                passed = d
         elif nxt is None or d < nxt:
             nxt = d
     return BookingFlags(
         undated=running and nxt is None,
         after_breach=running and nxt is not None and nxt in late_dates,
-        outcome_needed=passed,
+        outcome_needed=passed is not None,
+        next_on=nxt,
+        oldest_passed_on=passed,
     )
 
 

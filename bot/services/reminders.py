@@ -191,11 +191,7 @@ def _shown_booking(
     the oldest passed with no outcome. From stored summaries the date is known, so only that
     day's bookings are read (`bookings_on`); the whole list only if they cannot say."""
     if isinstance(bookings, BookingFlags):
-        on = (
-            min((d for d in row.open_dates if d >= day), default=None)
-            if section == "booked_late"
-            else min((d for d in row.open_dates if d < day), default=None)
-        )
+        on = bookings.next_on if section == "booked_late" else bookings.oldest_passed_on
         found = bookings_on(row.appointments, on) if on is not None else None
         picked = (upcoming if section == "booked_late" else awaiting_outcome)(found or (), day)
         if picked:
