@@ -107,3 +107,11 @@ class Database:
         """Service-path convenience for single values (health checks, counts)."""
         async with self.pool.acquire() as conn:
             return await conn.fetchval(query, *args)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        """Service-path rows from one read-only statement, outside a transaction block.
+
+        Why: a single statement is atomic on its own, and a BEGIN/COMMIT around it is two more
+        round trips that a job reading in a pipeline (the reminder candidates) waits for."""
+        async with self.pool.acquire() as conn:
+            return await conn.fetch(query, *args)

@@ -30,21 +30,17 @@ _RECIPIENT_COLUMNS = (
 )
 _PATIENT_COLUMNS = (
     "p.id, lower(p.user_email) as email, p.patient_id, p.patient_name, p.specialty,"
-    " p.pathway_type, p.clock_start_date, p.events::text as events,"
-    # Bookings only where a digest may name one (see `candidates`).
-    " case when p.booking_computed_at is null or cardinality(p.booking_late_dates) > 0"
-    "      or p.booking_open_dates[1] < $4 then p.appointments::text end as appointments,"
-    " p.booking_open_dates, p.booking_late_dates,"
-    " p.booking_computed_at is not null as booking_known, p.priority"
+    " p.pathway_type, p.clock_start_date, p.events, p.appointments, p.booking_open_dates,"
+    " p.booking_late_dates, p.booking_computed_at is not null as booking_known, p.priority"
 )
-# Reminder candidates for a chunk of students ($1 emails, $2 horizons, $3 refreshed-through).
-# The first branch is one index range scan per student on ptl_patients_running_breach_idx
-# (the lateral subquery, kept apart from the outer query by OFFSET 0, is never turned into a
-# scan of the whole table); the second finds the few rows whose stored fields may be stale;
-# the third ($4: the digest's day) the rows whose bookings need attention whatever their breach
-# date (a booking passed with no outcome, or one the engine said comes after the breach), one
-# index scan per student on ptl_patients_open_bookings_idx (sql/080).
-CANDIDATES_SQL = (
+# Reminder candidates for a chunk of students ($1 emails, $2 horizons, $3 refreshed-through,
+# $4 the digest's day). The first branch is one index range scan per student on
+# ptl_patients_running_breach_idx (the lateral subquery, kept apart from the outer query by
+# OFFSET 0, is never turned into a scan of the whole table); the second finds the few rows whose
+# stored fields may be stale; the third the rows whose bookings need attention whatever their
+# breach date (a booking passed with no outcome, or one the engine said comes after the breach),
+# one index scan per student on ptl_patients_open_bookings_idx (sql/080).
+_FOUND = (
     "select p.* from unnest($1::text[], $2::date[]) as s(email, horizon)"
     " cross join lateral ("
     f"   select {_PATIENT_COLUMNS} from public.ptl_patients p"
@@ -66,6 +62,38 @@ CANDIDATES_SQL = (
     # (not the rows the first branch sends already)
     "      and not coalesce(p.clock_state = 'running' and p.breach_date <= s.horizon, false)"
     "   offset 0) p"
+)
+# What is sent of each row's bookings, from the stored summaries (sql/080, ascending open
+# dates): the next open booking's date on or after the day and whether the engine listed it as
+# late, and the oldest open booking's date before the day (its outcome is needed). A digest line
+# names at most one open booking, on one of those two dates, so of a list only the items dated
+# on them are sent (`named_bookings`, each with its place in the list), plus any dated in another
+# way than a plain ISO date (Python reads those dates). Only an object can be an open booking (a
+# string is a read-only note). The whole value is sent instead when the summaries are unknown,
+# or it is not a list.
+CANDIDATES_SQL = (
+    f"with found as ({_FOUND})"
+    " select f.id, f.email, f.patient_id, f.patient_name, f.specialty, f.pathway_type,"
+    "        f.clock_start_date, f.events::text as events,"
+    "        case when not f.booking_known"
+    "               or (b.named and jsonb_typeof(f.appointments) <> 'array')"
+    "             then f.appointments::text end as appointments,"
+    "        case when f.booking_known and b.named and jsonb_typeof(f.appointments) = 'array'"
+    "        then (select coalesce(jsonb_agg(jsonb_build_array(a.o - 1, a.item) order by a.o),"
+    "                              '[]')"
+    "                from jsonb_array_elements(f.appointments) with ordinality as a(item, o)"
+    "               where a.item->>'date' in (b.next_on::text, b.passed_on::text)"
+    "                  or a.item->>'date' !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')::text"
+    "        end as named_bookings,"
+    "        b.next_on, b.passed_on, b.next_late, f.booking_known, f.priority"
+    "   from found f"
+    "   cross join lateral (select n.next_on, o.passed_on, n.next_late,"
+    "          n.next_late or o.passed_on is not null as named"
+    "     from (select min(d) as next_on,"
+    "                  coalesce(min(d) = any(f.booking_late_dates), false) as next_late"
+    "             from unnest(f.booking_open_dates) d where d >= $4) n,"
+    "          (select case when f.booking_open_dates[1] < $4"
+    "                       then f.booking_open_dates[1] end as passed_on) o) b"
 )
 PREFERENCE_COLUMNS = ("reminder_time", "reminder_days", "reminder_window_days", "reminders_muted")
 
@@ -110,10 +138,18 @@ class CandidateRow(NamedTuple):
     pathway_type: str | None
     clock_start_date: dt.date | None
     events: Any
-    appointments: Any = ()
-    open_dates: Sequence[dt.date] = ()
-    """The stored booking summaries (sql/080), trustworthy when `booking_known`."""
-    late_dates: Sequence[dt.date] = ()
+    appointments: Any = None
+    """The whole stored list, when the digest must read it (summaries unknown, or an odd
+    shape); else None."""
+    named_bookings: Sequence[Sequence[Any]] | None = None
+    """(place in the stored list, item) for the items of a list a line may name, when the
+    summaries are known; else None."""
+    next_on: dt.date | None = None
+    """From the stored summaries (sql/080), trustworthy when `booking_known`: the next open
+    booking's date on or after the day, whether the engine listed it as late, and the
+    oldest open booking's date before the day."""
+    passed_on: dt.date | None = None
+    next_late: bool = False
     booking_known: bool = False
     priority: str | None = None
     """A clock input too: an Urgent suspected cancer RTT row keeps its clock after a DNA."""
@@ -247,18 +283,18 @@ class ReminderRepository:
           said comes after the breach date (default `day`: the earliest horizon).
 
         Each row appears once; the caller re-evaluates every one with the rules engine.
-        A row's `appointments` are sent only when its booking summaries are unknown or say a
-        digest may name one of its bookings (one after the breach date, or one passed with no
-        outcome): the rest are answered from the summaries alone, and reading thousands of
-        bookings nobody will name was most of a daily run's cost.
+        Of a row's bookings, only those a digest line may name are sent when the summaries
+        are known (see CANDIDATES_SQL): the rest are answered from the summaries alone, and
+        reading thousands of bookings nobody will name was most of a daily run's cost. One
+        statement, outside a transaction block (`Database.fetch`): the caller sends the next
+        chunk's query while it composes this one's digests.
         """
         if not horizons:
             return []
         emails = [e for e, _ in horizons]
         days = [d for _, d in horizons]
         since = refreshed_through or dt.date.min
-        async with self.db.service() as conn:
-            rows = await conn.fetch(CANDIDATES_SQL, emails, days, since, day or min(days))
+        rows = await self.db.fetch(CANDIDATES_SQL, emails, days, since, day or min(days))
         unique = []
         seen: set[int] = set()
         for r in rows:
@@ -269,12 +305,12 @@ class ReminderRepository:
         # chunk: tens of thousands of tiny documents cost far more decoded one by one.
         events = _loads("[" + ",".join(r[7] or "null" for r in unique) + "]")
         bookings = _loads("[" + ",".join(r[8] or "null" for r in unique) + "]")
+        named = _loads("[" + ",".join(r[9] or "null" for r in unique) + "]")
         return [
-            CandidateRow(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, r[9], r[10], r[11], r[12]
-            )
-            for r, ev, bk in zip(unique, events, bookings, strict=True)
-        ]
+            CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, nb, r[10], r[11],
+                         r[12], r[13], r[14])
+            for r, ev, bk, nb in zip(unique, events, bookings, named, strict=True)
+        ]  # fmt: skip
 
     # -- one runner at a time ------------------------------------------------------------
     async def take_lease(self, name: str, holder: str, seconds: float) -> bool:

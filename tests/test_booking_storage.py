@@ -129,7 +129,20 @@ async def test_a_platform_write_cannot_forge_the_summaries(db: Database) -> None
     assert row["booking_computed_at"] < later
 
 
-@pytest.mark.parametrize("appointments", [[], {"date": "2026-01-14"}, "TCI 14 Jan", 7])
+async def test_a_single_booking_object_is_summarised_like_a_list(db: Database) -> None:
+    """Every screen shows one object (not in a list) as one read-only booking (sql/083), so
+    the summaries the filters, counts and digest read must count it too."""
+    row_id = await platform_insert(
+        db, {"type": "admission_day_case", "date": "2026-01-14", "status": "booked"}
+    )
+    assert (await summary(db, row_id))["booking_computed_at"] is None
+    assert await BookingBackfill(db).run(stored_booking_columns) == 1
+    row = await summary(db, row_id)
+    assert row["booking_open_dates"] == [dt.date(2026, 1, 14)]
+    assert row["booking_computed_at"] is not None
+
+
+@pytest.mark.parametrize("appointments", [[], "TCI 14 Jan", 7])
 async def test_rows_without_a_list_of_bookings_need_no_engine(
     db: Database, appointments: Any
 ) -> None:

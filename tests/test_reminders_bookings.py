@@ -127,12 +127,19 @@ async def test_booking_in_turn_exercise_imports_its_bookings(bot: harness.Bot) -
     assert "Not booked in turn: Winifred Ashcombe" in body
 
 
-def test_stored_summaries_and_the_bookings_give_the_same_digest() -> None:
-    from bot.rules.records import stored_booking_columns
+async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harness.Bot) -> None:
+    """The digest the candidate query's picked bookings give (stored summaries, only the
+    bookings a line may name) is the digest reading every booking gives, for bookings written
+    by the platform in any shape, on three days."""
+    import json
+
     from bot.services.reminders import build_digest
     from storage.reminders import CandidateRow
 
-    cases = [
+    def on(day: dt.date, **extra: Any) -> dict[str, Any]:
+        return {**book("follow_up", day), **extra}
+
+    cases: list[tuple[str, int, Any]] = [
         ("A", 122, []),
         ("B", 122, [book("admission_day_case", dt.date(2025, 3, 6))]),
         ("C", 60, [book("admission_inpatient", dt.date(2025, 5, 20))]),
@@ -149,26 +156,61 @@ def test_stored_summaries_and_the_bookings_give_the_same_digest() -> None:
                    book("first_appointment", dt.date(2025, 2, 25))]),
         # Not a list of objects: read whole, as every screen reads it.
         ("I", 30, ["Outpatient appointment 2025-02-21", book("follow_up", dt.date(2025, 2, 24))]),
+        ("J", 30, [book("follow_up", dt.date(2025, 2, 24)), 7]),
+        ("K", 60, book("admission_inpatient", dt.date(2025, 5, 21))),
+        # Dates not written as plain ISO dates (the query cannot compare them: Python does),
+        # and one booking nobody will name next to the one named (its place kept).
+        ("L", 30, [on(dt.date(2025, 1, 5)) | {"date": " 2025-02-18 "},
+                   on(dt.date(2025, 4, 1)), on(dt.date(2025, 1, 5)) | {"date": "18/02/2025"}]),
+        ("M", 60, [on(dt.date(2025, 3, 30)),
+                   on(dt.date(2025, 5, 22)) | {"date": "2025-05-22T10:00"},
+                   on(dt.date(2025, 2, 14)) | {"status": "attended"}, {"date": None},
+                   {"type": "follow_up", "status": "booked", "date": 20250522}]),
     ]  # fmt: skip
+    email = await link(bot, 3104)
+    for name, waited, _ in cases:
+        await booked(bot, email, name, waited, [])
+    async with bot.services.db.service() as conn:
+        for name, _, bookings in cases:  # written as the platform writes them
+            await conn.execute(
+                "update public.ptl_patients set appointments = $1 where patient_name = $2",
+                bookings,
+                name,
+            )
+    service = bot.services.reminders
+    await service.refresh_clocks()  # the booking backfill works out the stored summaries
+    async with bot.services.db.service() as conn:
+        rows = await conn.fetch(
+            "select id, patient_id, patient_name, clock_start_date, events::text,"
+            " appointments::text, booking_computed_at is not null as known"
+            " from public.ptl_patients where lower(user_email) = $1",
+            email,
+        )
+    assert all(r["known"] for r in rows)
+    full = [
+        CandidateRow(r["id"], email, r["patient_id"], r["patient_name"], None, "rtt",
+                     r["clock_start_date"], json.loads(r["events"]),
+                     json.loads(r["appointments"]))
+        for r in rows
+    ]  # fmt: skip
+    (recipient,) = await service.repo.recipients(email)
     for day in (MONDAY, MONDAY + dt.timedelta(days=10), MONDAY + dt.timedelta(days=70)):
-        full, stored = [], []
-        for i, (pid, waited, bookings) in enumerate(cases):
-            start = MONDAY - dt.timedelta(days=waited)
-            columns = stored_booking_columns(bookings, "rtt", start, [])
-            base = (i, "s@x", pid, pid, None, "rtt", start, [], bookings)
-            full.append(CandidateRow(*base))
-            stored.append(CandidateRow(*base, columns["booking_open_dates"],
-                                       columns["booking_late_dates"], True))  # fmt: skip
-        a, b = build_digest("s@x", full, day, 7), build_digest("s@x", stored, day, 7)
-        assert [(s, [(i.patient_id, i.booking) for i in items]) for s, items in a.sections()] == [
-            (s, [(i.patient_id, i.booking) for i in items]) for s, items in b.sections()
+        a = build_digest(email, full, day, 7)
+        b = (await service.compose([recipient], day))[email]
+        assert [(s, [(i.name, i.booking) for i in items]) for s, items in a.sections()] == [
+            (s, [(i.name, i.booking) for i in items]) for s, items in b.sections()
         ], day
         assert a.count >= 3
         if day == MONDAY:
-            named = {i.patient_id: i.booking for _, items in b.sections() for i in items}
+            named = {i.name: i.booking for _, items in b.sections() for i in items}
             assert named["G"] is not None and named["G"].time == "08:30"
             # (an untimed booking comes first on its day, as on the card)
             assert named["H"] is not None and named["H"].type == "follow_up"
+            # (read from a date the query could not compare, at its place in the list)
+            assert named["L"] is not None and named["L"].index == 0
+            assert {"D", "H", "I", "J", "L"} <= {i.name for i in b.outcome_needed}
+            # (one object, not a list: a booking too, read-only, as the card shows it)
+            assert {"C", "G", "K"} == {i.name for i in b.booked_late}
 
 
 async def test_json_orjson_refuses_is_still_read(bot: harness.Bot) -> None:

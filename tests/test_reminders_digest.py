@@ -203,3 +203,20 @@ def test_the_cycle_collector_is_paused_for_a_run_and_put_back_as_it_was() -> Non
         assert not gc.isenabled()  # it was off before: left off
     finally:
         gc.enable()
+
+
+def test_an_outcome_line_whose_booking_cannot_be_found_still_asks_for_it() -> None:
+    """The stored summaries say a booking has passed with no outcome, but none of the bookings
+    sent is dated that day (the list changed under them): the line still asks for the outcome,
+    and never shows a breach date in its place."""
+    today = D(2025, 3, 3)
+    stale = row("P1", "Pat Past", today - dt.timedelta(days=30))._replace(
+        named_bookings=[], passed_on=D(2025, 2, 27), booking_known=True
+    )
+    digest = build_digest("s@x.example", [stale], today, 7)
+    (item,) = digest.outcome_needed
+    assert item.booking is None
+    body, _ = text.digest_text(digest)
+    assert "Pat Past · 18-week RTT · a booking has passed: record the outcome" in html_to_plain(
+        body
+    )

@@ -121,7 +121,9 @@ def _item_line(number: int, item: DigestItem, today: dt.date) -> str:
     label = PATHWAY_SHORT.get(item.pathway_type, item.pathway_type)
     head = f"{number}. <b>{_name(item)}</b> · {label}"
     to_breach = s.days_to_breach or 0
-    if item.section == "outcome" and item.booking is not None and item.booking.date:
+    if item.section == "outcome":
+        if item.booking is None or item.booking.date is None:
+            return f"{head} · a booking has passed: <b>record the outcome</b>"
         return (
             f"{head} · {html.escape(item.booking.label, quote=False)} on "
             f"{format_date(item.booking.date)}: <b>record the outcome</b>"

@@ -598,21 +598,19 @@ def rescheduled(
     )
 
 
-def bookings_on(stored: object, day: dt.date) -> tuple[Booking, ...] | None:
-    """The bookings dated `day` in a stored list, read alone, as `decode_bookings` reads them.
+def bookings_on(items: Iterable[Sequence[Any]], day: dt.date) -> tuple[Booking, ...]:
+    """The bookings dated `day` among (place in the stored list, stored item) pairs, each read
+    as `decode_bookings` reads a list's objects (with that place as its index). Anything but
+    an object is skipped: it can never be an open booking (a string is a read-only note).
 
-    Why: a daily digest names at most one booking of a patient, and the row's stored summaries
-    already give its date; reading every booking of thousands of rows to find it was most of
-    the run's cost. None when the value is anything but a list of objects (strings, a single
-    object): those are rare and `decode_bookings` reads them.
+    Why: a daily digest names at most one open booking of a patient, and the row's stored
+    summaries already give its date; reading every booking of thousands of rows to find it was
+    most of the run's cost. The pairs are the few items the candidate query sent
+    (storage/reminders.py), or a whole list (`enumerate(stored)`).
     """
-    if not isinstance(stored, list):
-        return None
     found: list[Booking] = []
-    for index, item in enumerate(stored):
-        if not isinstance(item, Mapping):
-            return None
-        if _date(item.get("date")) == day:
+    for index, item in items:
+        if isinstance(item, Mapping) and _date(item.get("date")) == day:
             found.append(_from_object(index, item))
     return tuple(found)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -214,26 +213,19 @@ class BookingFlags(NamedTuple):
 
 
 def stored_booking_flags(
-    open_dates: Sequence[dt.date], late_dates: Sequence[dt.date], running: bool, day: dt.date
+    next_on: dt.date | None, passed_on: dt.date | None, next_late: bool, running: bool
 ) -> BookingFlags:
-    """The flags from a row's stored booking summaries (sql/080). They were written by the
-    rules engine and do not depend on the date, so they can answer for `day` without reading
-    the bookings again: the next booking is the first open date on or after `day`, and it is
-    late when the engine listed its date as late."""
-    nxt: dt.date | None = None
-    passed: dt.date | None = None
-    for d in open_dates:
-        if d < day:
-            if passed is None or d < passed:
-                passed = d
-        elif nxt is None or d < nxt:
-            nxt = d
+    """The flags from a row's stored booking summaries (sql/080) as the candidate query reads
+    them for the digest's day (storage/reminders.py): the next open booking's date on or after
+    the day and whether the engine listed it as late, and the oldest open booking's date
+    before the day. The summaries were written by the rules engine and do not depend on the
+    date, so they answer for any day without reading the bookings again."""
     return BookingFlags(
-        undated=running and nxt is None,
-        after_breach=running and nxt is not None and nxt in late_dates,
-        outcome_needed=passed is not None,
-        next_on=nxt,
-        oldest_passed_on=passed,
+        undated=running and next_on is None,
+        after_breach=running and next_on is not None and next_late,
+        outcome_needed=passed_on is not None,
+        next_on=next_on,
+        oldest_passed_on=passed_on,
     )
 
 

@@ -29,6 +29,7 @@ from bot.rules.bookings import (
     BookingSummary,
     awaiting_outcome,
     bookings_on,
+    decode_bookings,
     summarise,
     upcoming,
 )
@@ -147,7 +148,7 @@ def build_digest(
                 state = None
         running = state is not None and state.running
         bookings: BookingFlags | BookingSummary = (
-            stored_booking_flags(row.open_dates, row.late_dates, running, day)
+            stored_booking_flags(row.next_on, row.passed_on, row.next_late, running)
             if row.booking_known
             else _bookings(row, state, day)
         )
@@ -189,14 +190,18 @@ def _shown_booking(
 ) -> Booking | None:
     """The booking a "booked after breach" or "outcome needed" line names: the next one, or
     the oldest passed with no outcome. From stored summaries the date is known, so only that
-    day's bookings are read (`bookings_on`); the whole list only if they cannot say."""
+    day's bookings are read (`bookings_on`, among the few the candidate query sent); None if
+    the summaries name a day no booking sent is on (the list changed under them)."""
     if isinstance(bookings, BookingFlags):
         on = bookings.next_on if section == "booked_late" else bookings.oldest_passed_on
-        found = bookings_on(row.appointments, on) if on is not None else None
-        picked = (upcoming if section == "booked_late" else awaiting_outcome)(found or (), day)
-        if picked:
-            return picked[0]
-        bookings = _bookings(row, state, day)  # the summaries and the list disagree: read all
+        if on is None:
+            return None
+        if row.named_bookings is not None:
+            found = bookings_on(row.named_bookings, on)
+        else:  # (not a list: one object, read whole)
+            found = tuple(b for b in decode_bookings(row.appointments) if b.date == on)
+        picked = (upcoming if section == "booked_late" else awaiting_outcome)(found, day)
+        return picked[0] if picked else None
     if section == "booked_late":
         return bookings.next
     return bookings.awaiting[0] if bookings.awaiting else None
@@ -277,7 +282,11 @@ def _runner_id() -> str:
 class ReminderService:
     """Selection and composition of digests, plus preference changes, for one bot process."""
 
-    CHUNK = 500  # students per candidate query: bounded memory for any class size
+    CHUNK = 500
+    """Students per compose in a daily run (the runner claims no more at once)."""
+    QUERY_CHUNK = 100
+    """Students per candidate query, so Postgres finds the next students' rows while Python
+    composes this one's digests (one query per 500 left Python waiting for each)."""
     YIELD_EVERY = 25
     """Students composed between pauses for other updates. A chunk is a third of a second of
     Python with bookings; without pauses every student's reply waited for it."""
@@ -357,7 +366,7 @@ class ReminderService:
         digests: dict[str, Digest] = {}
         plans = [
             {r.email: self.preferences(r).window_days for r in chunk}
-            for chunk in _chunks(recipients, self.CHUNK)
+            for chunk in _chunks(recipients, self.QUERY_CHUNK)
         ]
 
         def fetch(windows: dict[str, int]) -> asyncio.Task[list[CandidateRow]]:
