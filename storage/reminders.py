@@ -63,32 +63,21 @@ _FOUND = (
     "      and not coalesce(p.clock_state = 'running' and p.breach_date <= s.horizon, false)"
     "   offset 0) p"
 )
-# What is sent of each row's bookings, from the stored summaries (sql/080, ascending open
+# Each row's booking dates for the day, from the stored summaries (sql/080, ascending open
 # dates): the next open booking's date on or after the day and whether the engine listed it as
-# late, and the oldest open booking's date before the day (its outcome is needed). A digest line
-# names at most one open booking, on one of those two dates, so of a list only the items dated
-# on them are sent (`named_bookings`, each with its place in the list), plus any dated in another
-# way than a plain ISO date (Python reads those dates). Only an object can be an open booking (a
-# string is a read-only note). The whole value is sent instead when the summaries are unknown,
-# or it is not a list.
+# late, and the oldest open booking's date before the day (its outcome is needed). A row's
+# bookings are sent only when the summaries are unknown or say a digest line may name one of
+# them (Python finds it by the date). Filtering the list here as well was tried: it made
+# Postgres the slower side of the pipeline (tests/bench/bench_reminders.py).
 CANDIDATES_SQL = (
     f"with found as ({_FOUND})"
     " select f.id, f.email, f.patient_id, f.patient_name, f.specialty, f.pathway_type,"
     "        f.clock_start_date, f.events::text as events,"
-    "        case when not f.booking_known"
-    "               or (b.named and jsonb_typeof(f.appointments) <> 'array')"
+    "        case when not f.booking_known or b.next_late or b.passed_on is not null"
     "             then f.appointments::text end as appointments,"
-    "        case when f.booking_known and b.named and jsonb_typeof(f.appointments) = 'array'"
-    "        then (select coalesce(jsonb_agg(jsonb_build_array(a.o - 1, a.item) order by a.o),"
-    "                              '[]')"
-    "                from jsonb_array_elements(f.appointments) with ordinality as a(item, o)"
-    "               where a.item->>'date' in (b.next_on::text, b.passed_on::text)"
-    "                  or a.item->>'date' !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$')::text"
-    "        end as named_bookings,"
     "        b.next_on, b.passed_on, b.next_late, f.booking_known, f.priority"
     "   from found f"
-    "   cross join lateral (select n.next_on, o.passed_on, n.next_late,"
-    "          n.next_late or o.passed_on is not null as named"
+    "   cross join lateral (select n.next_on, n.next_late, o.passed_on"
     "     from (select min(d) as next_on,"
     "                  coalesce(min(d) = any(f.booking_late_dates), false) as next_late"
     "             from unnest(f.booking_open_dates) d where d >= $4) n,"
@@ -139,11 +128,8 @@ class CandidateRow(NamedTuple):
     clock_start_date: dt.date | None
     events: Any
     appointments: Any = None
-    """The whole stored list, when the digest must read it (summaries unknown, or an odd
-    shape); else None."""
-    named_bookings: Sequence[Sequence[Any]] | None = None
-    """(place in the stored list, item) for the items of a list a line may name, when the
-    summaries are known; else None."""
+    """The stored bookings, when the digest must read them (summaries unknown, or a line may
+    name one); else None."""
     next_on: dt.date | None = None
     """From the stored summaries (sql/080), trustworthy when `booking_known`: the next open
     booking's date on or after the day, whether the engine listed it as late, and the
@@ -283,9 +269,9 @@ class ReminderRepository:
           said comes after the breach date (default `day`: the earliest horizon).
 
         Each row appears once; the caller re-evaluates every one with the rules engine.
-        Of a row's bookings, only those a digest line may name are sent when the summaries
-        are known (see CANDIDATES_SQL): the rest are answered from the summaries alone, and
-        reading thousands of bookings nobody will name was most of a daily run's cost. One
+        A row's bookings are sent only when its summaries are unknown or say a line may name
+        one (see CANDIDATES_SQL): the rest are answered from the summaries alone, and reading
+        thousands of bookings nobody will name was most of a daily run's cost. One
         statement, outside a transaction block (`Database.fetch`): the caller sends the next
         chunk's query while it composes this one's digests.
         """
@@ -305,11 +291,10 @@ class ReminderRepository:
         # chunk: tens of thousands of tiny documents cost far more decoded one by one.
         events = _loads("[" + ",".join(r[7] or "null" for r in unique) + "]")
         bookings = _loads("[" + ",".join(r[8] or "null" for r in unique) + "]")
-        named = _loads("[" + ",".join(r[9] or "null" for r in unique) + "]")
         return [
-            CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, nb, r[10], r[11],
-                         r[12], r[13], r[14])
-            for r, ev, bk, nb in zip(unique, events, bookings, named, strict=True)
+            CandidateRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, r[9], r[10], r[11],
+                         r[12], r[13])
+            for r, ev, bk in zip(unique, events, bookings, strict=True)
         ]  # fmt: skip
 
     # -- one runner at a time ------------------------------------------------------------

@@ -128,9 +128,9 @@ async def test_booking_in_turn_exercise_imports_its_bookings(bot: harness.Bot) -
 
 
 async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harness.Bot) -> None:
-    """The digest the candidate query's picked bookings give (stored summaries, only the
-    bookings a line may name) is the digest reading every booking gives, for bookings written
-    by the platform in any shape, on three days."""
+    """The digest the stored summaries give (the candidate query's booking dates for the day,
+    and only the bookings on those dates read) is the digest reading every booking gives, for
+    bookings written by the platform in any shape, on three days."""
     import json
 
     from bot.services.reminders import build_digest
@@ -158,8 +158,8 @@ async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harne
         ("I", 30, ["Outpatient appointment 2025-02-21", book("follow_up", dt.date(2025, 2, 24))]),
         ("J", 30, [book("follow_up", dt.date(2025, 2, 24)), 7]),
         ("K", 60, book("admission_inpatient", dt.date(2025, 5, 21))),
-        # Dates not written as plain ISO dates (the query cannot compare them: Python does),
-        # and one booking nobody will name next to the one named (its place kept).
+        # Dates not written as plain ISO dates, and one booking nobody will name next to the
+        # one named (its place in the list kept).
         ("L", 30, [on(dt.date(2025, 1, 5)) | {"date": " 2025-02-18 "},
                    on(dt.date(2025, 4, 1)), on(dt.date(2025, 1, 5)) | {"date": "18/02/2025"}]),
         ("M", 60, [on(dt.date(2025, 3, 30)),
@@ -206,7 +206,7 @@ async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harne
             assert named["G"] is not None and named["G"].time == "08:30"
             # (an untimed booking comes first on its day, as on the card)
             assert named["H"] is not None and named["H"].type == "follow_up"
-            # (read from a date the query could not compare, at its place in the list)
+            # (read from a date not written as an ISO date, at its place in the list)
             assert named["L"] is not None and named["L"].index == 0
             assert {"D", "H", "I", "J", "L"} <= {i.name for i in b.outcome_needed}
             # (one object, not a list: a booking too, read-only, as the card shows it)

@@ -211,7 +211,7 @@ def test_an_outcome_line_whose_booking_cannot_be_found_still_asks_for_it() -> No
     and never shows a breach date in its place."""
     today = D(2025, 3, 3)
     stale = row("P1", "Pat Past", today - dt.timedelta(days=30))._replace(
-        named_bookings=[], passed_on=D(2025, 2, 27), booking_known=True
+        appointments=[], passed_on=D(2025, 2, 27), booking_known=True
     )
     digest = build_digest("s@x.example", [stale], today, 7)
     (item,) = digest.outcome_needed

@@ -402,10 +402,15 @@ def _from_object(index: int, item: Mapping[str, Any]) -> Booking:
         status_text=_text(raw_status, 40) or "",
         notes=_text(item.get("notes")),
         added_by=_text(item.get("added_by"), 120),
-        history=tuple(h for h in history if isinstance(h, Mapping))
-        if isinstance(history, list)
-        else (),
+        history=_history(history),
     )
+
+
+def _history(value: object) -> tuple[Mapping[str, Any], ...]:
+    """A booking's stored history entries (objects only; anything else is no history)."""
+    if not value or not isinstance(value, list):
+        return ()
+    return tuple([h for h in value if h.__class__ is dict or isinstance(h, Mapping)])
 
 
 def _type_in_words(text: str) -> str | None:
@@ -605,12 +610,11 @@ def bookings_on(items: Iterable[Sequence[Any]], day: dt.date) -> tuple[Booking, 
 
     Why: a daily digest names at most one open booking of a patient, and the row's stored
     summaries already give its date; reading every booking of thousands of rows to find it was
-    most of the run's cost. The pairs are the few items the candidate query sent
-    (storage/reminders.py), or a whole list (`enumerate(stored)`).
+    most of the run's cost. Give it a list as `enumerate(stored)`.
     """
     found: list[Booking] = []
     for index, item in items:
-        if isinstance(item, Mapping) and _date(item.get("date")) == day:
+        if (item.__class__ is dict or isinstance(item, Mapping)) and _date(item.get("date")) == day:
             found.append(_from_object(index, item))
     return tuple(found)
 

@@ -220,12 +220,12 @@ def stored_booking_flags(
     the day and whether the engine listed it as late, and the oldest open booking's date
     before the day. The summaries were written by the rules engine and do not depend on the
     date, so they answer for any day without reading the bookings again."""
-    return BookingFlags(
-        undated=running and next_on is None,
-        after_breach=running and next_on is not None and next_late,
-        outcome_needed=passed_on is not None,
-        next_on=next_on,
-        oldest_passed_on=passed_on,
+    return BookingFlags(  # (by position: undated, after breach, outcome needed, the dates)
+        running and next_on is None,
+        running and next_on is not None and next_late,
+        passed_on is not None,
+        next_on,
+        passed_on,
     )
 
 

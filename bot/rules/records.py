@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from bot.rules.bookings import stored_booking_fields
+from bot.rules.frozen import fast_builder
 from bot.rules.pathway import (
     EVENT_KINDS,
     ClockState,
@@ -71,12 +72,16 @@ def kind_of(entry: Mapping[str, Any]) -> str | None:
 def events_from_json(entries: Sequence[Mapping[str, Any]] | None) -> list[Event]:
     """Engine events from a row's `events` JSON, in recorded order; unreadable entries skipped."""
     events: list[Event] = []
-    for order, entry in enumerate(entries or []):
-        if not isinstance(entry, Mapping):  # platform rows can hold anything in the array
-            continue
-        kind = kind_of(entry)
+    for order, entry in enumerate(entries or ()):
+        if entry.__class__ is not dict and not isinstance(entry, Mapping):
+            continue  # platform rows can hold anything in the array (dict: the usual, fast)
+        kind = entry.get("kind")
+        if kind.__class__ is not str or kind not in EVENT_KINDS:
+            kind = kind_of(entry)  # (platform-written: from its code)
+            if kind is None:
+                continue
         raw_date = entry.get("date")
-        if kind is None or not raw_date:
+        if not raw_date:
             continue
         try:
             on = (
@@ -86,8 +91,11 @@ def events_from_json(entries: Sequence[Mapping[str, Any]] | None) -> list[Event]
             )
         except ValueError:
             continue
-        events.append(Event(on, kind, order, str(entry.get("description") or "")))
+        events.append(_new_event(on, kind, order, str(entry.get("description") or "")))
     return events
+
+
+_new_event: Final = fast_builder(Event)  # one per stored event on every daily run
 
 
 def event_entry(

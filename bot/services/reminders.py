@@ -48,7 +48,7 @@ from bot.rules.digest import (
     stored_booking_flags,
 )
 from bot.rules.frozen import fast_builder
-from bot.rules.pathway import ClockState, canonical_pathway_type
+from bot.rules.pathway import ClockState
 from bot.rules.records import (
     evaluate_row,
     events_from_json,
@@ -131,6 +131,7 @@ def build_digest(
     """Evaluate each candidate with the rules engine as at `day` and sort it into a section:
     longest waits first, then the most overdue, then the soonest to breach."""
     digest = Digest(email=email, day=day, window_days=window_days)
+    lists = {section: getattr(digest, name) for section, name in _SECTION_LIST.items()}
     for row in rows:
         try:
             state = evaluate_row(
@@ -146,29 +147,31 @@ def build_digest(
                 )  # fmt: skip
             except Exception:  # a malformed row must not sink the whole digest
                 state = None
-        running = state is not None and state.running
+        if state is None:
+            continue  # no usable clock: nothing to remind about
         bookings: BookingFlags | BookingSummary = (
-            stored_booking_flags(row.next_on, row.passed_on, row.next_late, running)
+            stored_booking_flags(row.next_on, row.passed_on, row.next_late, state.running)
             if row.booking_known
             else _bookings(row, state, day)
         )
         section = booking_section(classify(state, window_days), bookings)
-        if section is None or state is None:
+        if section is None:
             continue
         shown = None
-        if section in ("booked_late", "outcome"):  # only these lines name the booking
+        if section == "booked_late" or section == "outcome":  # only these lines name one
             shown = _shown_booking(row, section, bookings, state, day)
-        item = _new_item(
-            patient_id=row.patient_id,
-            name=(row.patient_name or "").strip() or row.patient_id,
-            specialty=row.specialty,
-            pathway_type=_canonical(row.pathway_type),
-            state=state,
-            section=section,
-            booking=shown,
-            outcome_needed=bookings.outcome_needed and section != "outcome",
+        lists[section].append(
+            _new_item(  # (by position: DigestItem's field order)
+                row.patient_id,
+                (row.patient_name or "").strip() or row.patient_id,
+                row.specialty,
+                state.pathway_type,  # (the engine's canonical type)
+                state,
+                section,
+                shown,
+                bookings.outcome_needed and section != "outcome",
+            )
         )
-        getattr(digest, _SECTION_LIST[section]).append(item)
     digest.long_waits.sort(key=lambda i: (-i.state.days_waited, i.name.casefold()))
     digest.breached.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
     digest.due_soon.sort(key=lambda i: (i.state.days_to_breach or 0, i.name.casefold()))
@@ -190,14 +193,14 @@ def _shown_booking(
 ) -> Booking | None:
     """The booking a "booked after breach" or "outcome needed" line names: the next one, or
     the oldest passed with no outcome. From stored summaries the date is known, so only that
-    day's bookings are read (`bookings_on`, among the few the candidate query sent); None if
-    the summaries name a day no booking sent is on (the list changed under them)."""
+    day's bookings are read (`bookings_on`); None if no booking is on the day the summaries
+    name (the list changed under them)."""
     if isinstance(bookings, BookingFlags):
         on = bookings.next_on if section == "booked_late" else bookings.oldest_passed_on
         if on is None:
             return None
-        if row.named_bookings is not None:
-            found = bookings_on(row.named_bookings, on)
+        if isinstance(row.appointments, list):
+            found = bookings_on(enumerate(row.appointments), on)
         else:  # (not a list: one object, read whole)
             found = tuple(b for b in decode_bookings(row.appointments) if b.date == on)
         picked = (upcoming if section == "booked_late" else awaiting_outcome)(found, day)
@@ -231,13 +234,6 @@ _SECTION_LIST = {
     "undated_soon": "undated_soon",
     "outcome": "outcome_needed",
 }
-
-
-def _canonical(pathway_type: str | None) -> str:
-    try:
-        return canonical_pathway_type(pathway_type or "rtt")
-    except ValueError:
-        return "rtt"
 
 
 # ---------------------------------------------------------------------------------------
