@@ -613,10 +613,20 @@ def bookings_on(items: Iterable[Sequence[Any]], day: dt.date) -> tuple[Booking, 
     most of the run's cost. Give it a list as `enumerate(stored)`.
     """
     found: list[Booking] = []
+    iso = day.isoformat()
     for index, item in items:
-        if (item.__class__ is dict or isinstance(item, Mapping)) and _date(item.get("date")) == day:
+        if item.__class__ is not dict and not isinstance(item, Mapping):
+            continue
+        raw = item.get("date")
+        if raw == iso or (not _is_other_iso_date(raw) and _date(raw) == day):
             found.append(_from_object(index, item))
     return tuple(found)
+
+
+def _is_other_iso_date(raw: object) -> bool:
+    """A stored date written exactly as an ISO date ("2025-03-03"): it names that day only,
+    so a different string names another day (or none) without being parsed."""
+    return isinstance(raw, str) and len(raw) == 10 and raw[4] == "-" and raw[7] == "-"
 
 
 # ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bot.rules.bookings import Booking, BookingSummary
@@ -220,13 +220,19 @@ def stored_booking_flags(
     the day and whether the engine listed it as late, and the oldest open booking's date
     before the day. The summaries were written by the rules engine and do not depend on the
     date, so they answer for any day without reading the bookings again."""
-    return BookingFlags(  # (by position: undated, after breach, outcome needed, the dates)
-        running and next_on is None,
-        running and next_on is not None and next_late,
-        passed_on is not None,
-        next_on,
-        passed_on,
+    return _new_flags(  # (tuple.__new__, by position: one per candidate of a daily run)
+        BookingFlags,
+        (
+            running and next_on is None,
+            running and next_on is not None and next_late,
+            passed_on is not None,
+            next_on,
+            passed_on,
+        ),
     )
+
+
+_new_flags: Final = tuple.__new__
 
 
 def booking_section(section: str | None, bookings: BookingFlags | BookingSummary) -> str | None:
