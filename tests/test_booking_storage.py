@@ -231,3 +231,54 @@ async def test_migration_adds_the_columns_without_touching_platform_rows(
             await db.close()
     finally:
         await pg.drop_database(pg_admin, name)
+
+
+async def test_sql_083_marks_rows_holding_one_booking_object(pg_admin: str, tmp_path: Path) -> None:
+    """A database migrated before sql/083 holds a single-object row summarised as "nothing
+    open": the migration marks it for the booking backfill, which then counts its booking;
+    platform columns (version, updated_at) are untouched."""
+    name = f"ptl_booking_object_{id(object())}"
+    await pg.create_database(pg_admin, name)
+    dsn = pg.dsn_for(pg_admin, name)
+    try:
+        before = tmp_path / "sql"
+        before.mkdir()
+        for path in sorted(SQL_DIR.glob("*.sql")):
+            if path.name < "083":
+                shutil.copy(path, before / path.name)
+        await migrate(dsn, before)
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
+                " pathway_type, appointments) values"
+                " ('PTL1', 'a@x', '2025-09-05', 'rtt',"
+                '  \'{"date": "2026-01-14", "type": "admission_day_case",'
+                '    "status": "booked"}\'),'
+                " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]')"
+            )
+            old = await conn.fetch(
+                "select patient_id, version, updated_at, booking_computed_at is not null as known"
+                " from public.ptl_patients order by 1"
+            )
+        finally:
+            await conn.close()
+        assert [r["known"] for r in old] == [True, True]  # (the old trigger: nothing to do)
+        await migrate(dsn)
+        db = await Database.connect(dsn)
+        try:
+            assert await BookingBackfill(db).dirty_count() == 1
+            await BookingBackfill(db).run(stored_booking_columns)
+            async with db.service() as conn:
+                new = await conn.fetch(
+                    "select patient_id, version, updated_at, booking_open_dates"
+                    " from public.ptl_patients order by 1"
+                )
+        finally:
+            await db.close()
+        assert [(r["version"], r["updated_at"]) for r in new] == [
+            (r["version"], r["updated_at"]) for r in old
+        ]
+        assert [r["booking_open_dates"] for r in new] == [[dt.date(2026, 1, 14)], []]
+    finally:
+        await pg.drop_database(pg_admin, name)
