@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import asyncpg
 
 from storage.embedded import start_embedded, with_database
-from storage.migrations import migrate
+from storage.migrations import SQL_DIR, migrate
 from tests import supabase_bootstrap as supabase
 
 TEMPLATE = f"ptl_test_template_{os.getpid()}"
@@ -97,3 +98,14 @@ async def drop_database(admin: str, name: str) -> None:
         await conn.execute(f'drop database if exists "{name}" with (force)')
     finally:
         await conn.close()
+
+
+async def migrate_before(dsn: str, tmp_path: Path, first_new: str) -> None:
+    """Migrate `dsn` as the bot was before migration `first_new` (and those after it) existed,
+    to test what a migration does to a database that already holds rows."""
+    partial = tmp_path / "sql"
+    partial.mkdir()
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        if path.name < first_new:
+            shutil.copy(path, partial / path.name)
+    await migrate(dsn, partial)

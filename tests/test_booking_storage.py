@@ -5,7 +5,6 @@ migration adds the columns without touching a platform row."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from bot.rules.bookings import new_booking
 from bot.rules.records import stored_booking_columns, stored_clock_fields
 from storage.booking_backfill import BookingBackfill
 from storage.db import Database
-from storage.migrations import SQL_DIR, migrate
+from storage.migrations import migrate
 from storage.models import PatientIn
 from storage.patients import PatientRepository
 from tests import pg, platform_api
@@ -192,12 +191,7 @@ async def test_migration_adds_the_columns_without_touching_platform_rows(
     await pg.create_database(pg_admin, name)  # Supabase-shaped, owned by the bot's role
     dsn = pg.dsn_for(pg_admin, name)
     try:
-        before = tmp_path / "sql"
-        before.mkdir()
-        for path in sorted(SQL_DIR.glob("*.sql")):
-            if path.name < "080":
-                shutil.copy(path, before / path.name)
-        await migrate(dsn, before)
+        await pg.migrate_before(dsn, tmp_path, "080")
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(
@@ -241,12 +235,7 @@ async def test_sql_083_marks_rows_holding_one_booking_object(pg_admin: str, tmp_
     await pg.create_database(pg_admin, name)
     dsn = pg.dsn_for(pg_admin, name)
     try:
-        before = tmp_path / "sql"
-        before.mkdir()
-        for path in sorted(SQL_DIR.glob("*.sql")):
-            if path.name < "083":
-                shutil.copy(path, before / path.name)
-        await migrate(dsn, before)
+        await pg.migrate_before(dsn, tmp_path, "083")
         conn = await asyncpg.connect(dsn)
         try:
             await conn.execute(

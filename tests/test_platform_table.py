@@ -8,7 +8,6 @@ it pins from the README's "the platform's table".
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -105,15 +104,6 @@ async def test_the_purge_never_removes_a_row_changed_after_it_was_binned(
     assert (await _row(db, edited.patient_id))["notes"] == "typed on the web"
 
 
-async def _migrate_until(dsn: str, tmp_path: Path, before: str) -> None:
-    partial = tmp_path / "sql"
-    partial.mkdir()
-    for f in sorted(SQL_DIR.glob("*.sql")):
-        if f.name < before:
-            shutil.copy(f, partial / f.name)
-    await migrate(dsn, partial)
-
-
 @pytest.fixture
 async def empty(pg_admin: str) -> AsyncIterator[tuple[str, str]]:
     """A new Supabase-shaped database nothing has migrated: (bot DSN, superuser DSN)."""
@@ -127,7 +117,7 @@ async def test_rows_binned_and_edited_before_the_upgrade_are_never_purged(
     empty: tuple[str, str], tmp_path: Path
 ) -> None:
     dsn, _ = empty
-    await _migrate_until(dsn, tmp_path, "050")
+    await pg.migrate_before(dsn, tmp_path, "050")
     db = await Database.connect(dsn)
     try:
         async with db.service() as conn:
@@ -378,7 +368,7 @@ async def test_any_database_error_while_migrating_is_one_message(
     empty: tuple[str, str], tmp_path: Path
 ) -> None:
     dsn, superuser = empty
-    await _migrate_until(dsn, tmp_path, "051")
+    await pg.migrate_before(dsn, tmp_path, "051")
     # Someone hands one of the bot's functions to supabase_admin (self-hosted Studio).
     conn = await asyncpg.connect(superuser)
     try:
