@@ -371,3 +371,22 @@ def test_events_from_stored_json_feed_the_meaning() -> None:
     raw = [{"date": "2025-10-20", "code": "30", "description": "Treated"}]
     found = _meaning("follow_up", D(2026, 2, 1), events=events_from_json(raw))
     assert found.then.status == "stopped"
+
+
+_DATE_TEXTS = st.one_of(
+    st.dates(dt.date(2024, 1, 1), dt.date(2026, 12, 31)).map(dt.date.isoformat),
+    st.sampled_from(["2025-03-03", " 2025-03-03", "2025-03-3 ", "2025-3-03", "03/03/2025",
+                     "3/3/2025", "2025-03-03T09:00", "2025-02-30", "２０２５-03-03", "", "soon"]),
+    st.text(alphabet="0123456789-/ T:", max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.one_of(_DATE_TEXTS, st.integers(), st.none()))
+def test_bookings_on_picks_a_day_as_decode_bookings_reads_it(raw: Any) -> None:
+    """The digest's shortcut (a date written as another ISO date is not parsed) finds exactly
+    the bookings `decode_bookings` dates on that day, however the date is written."""
+    day = dt.date(2025, 3, 3)
+    stored = [{"type": "follow_up", "status": "booked", "date": raw}, "a note 2025-03-03", 7]
+    expected = tuple(b for b in bk.decode_bookings(stored) if b.date == day and b.open)
+    assert bk.bookings_on(enumerate(stored), day) == expected

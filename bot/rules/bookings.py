@@ -624,9 +624,16 @@ def bookings_on(items: Iterable[Sequence[Any]], day: dt.date) -> tuple[Booking, 
 
 
 def _is_other_iso_date(raw: object) -> bool:
-    """A stored date written exactly as an ISO date ("2025-03-03"): it names that day only,
-    so a different string names another day (or none) without being parsed."""
-    return isinstance(raw, str) and len(raw) == 10 and raw[4] == "-" and raw[7] == "-"
+    """A stored date written exactly as an ISO date ("2025-03-03", ASCII digits only): it
+    names that day or none, so one that differs from the day asked for is not parsed."""
+    return (
+        isinstance(raw, str)
+        and len(raw) == 10
+        and raw.isascii()
+        and raw[4] == "-"
+        and raw[7] == "-"
+        and (raw[:4] + raw[5:7] + raw[8:]).isdigit()
+    )
 
 
 # ---------------------------------------------------------------------------

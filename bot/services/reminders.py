@@ -159,7 +159,7 @@ def build_digest(
             continue
         shown = None
         if section == "booked_late" or section == "outcome":  # only these lines name one
-            shown = _shown_booking(row, section, bookings, state, day)
+            shown = _shown_booking(row, section, bookings, day)
         lists[section].append(
             _new_item(  # (by position: DigestItem's field order)
                 row.patient_id,
@@ -188,7 +188,6 @@ def _shown_booking(
     row: CandidateRow,
     section: str,
     bookings: BookingFlags | BookingSummary,
-    state: ClockState | None,
     day: dt.date,
 ) -> Booking | None:
     """The booking a "booked after breach" or "outcome needed" line names: the next one, or
