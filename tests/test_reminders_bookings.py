@@ -142,6 +142,7 @@ async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harne
     cases: list[tuple[str, int, Any]] = [
         ("A", 122, []),
         ("B", 122, [book("admission_day_case", dt.date(2025, 3, 6))]),
+        ("N", 122, [book("admission_day_case", MONDAY)]),  # (booked for the day itself)
         ("C", 60, [book("admission_inpatient", dt.date(2025, 5, 20))]),
         ("D", 30, [book("first_appointment", dt.date(2025, 2, 27))]),
         ("E", 30, [book("first_appointment", dt.date(2025, 3, 20))]),
