@@ -15,7 +15,20 @@ from typing import Final
 
 from storage.db import Database
 
-NEXT_OPEN: Final = "(select min(d) from unnest(booking_open_dates) d where d >= $1)"
+
+def next_open_sql(row: str = "", day: str = "$1") -> str:
+    """The next open booking's date on or after `day` (null: none), for a row aliased `row`
+    ("f." or "" for the table itself)."""
+    return f"(select min(d) from unnest({row}booking_open_dates) d where d >= {day})"
+
+
+def oldest_passed_sql(row: str = "", day: str = "$1") -> str:
+    """The oldest open booking's date before `day` (its outcome is needed; null: none). The
+    open dates are stored ascending, so it is the first."""
+    return f"(case when {row}booking_open_dates[1] < {day} then {row}booking_open_dates[1] end)"
+
+
+NEXT_OPEN: Final = next_open_sql()
 """The next open booking's date on or after today (null: none)."""
 
 

@@ -22,6 +22,7 @@ from typing import Any, Final, NamedTuple
 
 import orjson
 
+from storage.bookings import next_open_sql, oldest_passed_sql
 from storage.db import Database, normalise_email
 
 _RECIPIENT_COLUMNS = (
@@ -77,12 +78,11 @@ CANDIDATES_SQL = (
     "             then f.appointments::text end as appointments,"
     "        b.next_on, b.passed_on, b.next_late, f.booking_known, f.priority"
     "   from found f"
-    "   cross join lateral (select n.next_on, n.next_late, o.passed_on"
-    "     from (select min(d) as next_on,"
-    "                  coalesce(min(d) = any(f.booking_late_dates), false) as next_late"
-    "             from unnest(f.booking_open_dates) d where d >= $4) n,"
-    "          (select case when f.booking_open_dates[1] < $4"
-    "                       then f.booking_open_dates[1] end as passed_on) o) b"
+    "   cross join lateral (select n.next_on,"
+    "          coalesce(n.next_on = any(f.booking_late_dates), false) as next_late,"
+    f"         {oldest_passed_sql('f.', '$4')} as passed_on"
+    # (OFFSET 0 keeps the next date a value worked out once: inlined, it was computed twice)
+    f"     from (select {next_open_sql('f.', '$4')} as next_on offset 0) n) b"
 )
 _new_row: Final = tuple.__new__
 PREFERENCE_COLUMNS = ("reminder_time", "reminder_days", "reminder_window_days", "reminders_muted")
