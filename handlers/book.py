@@ -56,12 +56,9 @@ from bot.services.container import BotContext
 from handlers.card import clip, esc, send_card
 from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
-from handlers.one_patient import OnePatientForm, PatientStop
+from handlers.one_patient import FIND, PICK, OnePatientForm, PatientStop
 from storage.models import Patient
-from storage.patients import PatientNotFoundError
 
-FIND = "find"
-PICK = "pick"
 TYPE = "type"
 DATE = "date"
 DAYOK = "dayok"
@@ -76,7 +73,6 @@ ADJUST = "adjust"
 OUTCOME = "outcome"
 AVAILABLE = "available"
 REBOOK = "rebook"
-MAX_PICK = 8
 MAX_AHEAD = dt.timedelta(days=731)
 TEXT_LIMIT = 60
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
@@ -96,6 +92,7 @@ class BookForm(OnePatientForm):
     own_callbacks = ("bk:", "bkm:")
     GONE = text.GONE
     STALE = text.STALE
+    OPENS = TYPE
     STOPS = {
         "booking": text.BOOKING_GONE,
         "shape": text.NOT_WRITABLE,
@@ -127,23 +124,7 @@ class BookForm(OnePatientForm):
             CallbackQueryHandler(self.entry(student_only(self._from_card)), pattern=r"^bkm?:"),
         ]
 
-    # -- entry ------------------------------------------------------------------------------
-    def _new(self, update: Update, context: BotContext, first: str) -> Draft:
-        assert update.effective_chat is not None
-        old = self.draft(context) or {}
-        return self.new_draft(context, update.effective_chat.id, first, prompt=old.get("prompt"))
-
-    async def _command(self, update: Update, context: BotContext, student: Student) -> object:
-        query = " ".join(context.args or []).strip()
-        if not query:
-            resumable = self.resumable(context)
-            if resumable is not None and resumable.get("patient_id"):
-                return await self.offer_resume(resumable, update, context)
-        draft = self._new(update, context, FIND)
-        return await self.safely(
-            draft, update, context, self.search(query, draft, update, context, student)
-        )
-
+    # -- entry (the command and the search are OnePatientForm's) ------------------------------
     async def _from_card(self, update: Update, context: BotContext, student: Student) -> object:
         query = update.callback_query
         assert query is not None
@@ -155,62 +136,8 @@ class BookForm(OnePatientForm):
             draft,
             update,
             context,
-            self.open_patient(patient_id, first, draft, update, context, student),
+            self.open_patient(patient_id, draft, update, context, student, first),
         )
-
-    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
-        draft = self._new(update, context, FIND)
-        return await self.show(FIND, draft, update, context)
-
-    # -- choosing the patient -----------------------------------------------------------------
-    async def search(
-        self, query: str, draft: Draft, update: Update, context: BotContext, student: Student
-    ) -> object:
-        if not query:
-            return await self.show(FIND, draft, update, context)
-        cleaned = " ".join(query.split())
-        if len(cleaned) > 100:
-            return await self.show(FIND, draft, update, context, error=text.TOO_LONG)
-        if len(cleaned.replace(" ", "")) < 2 or _CONTROL.search(query):
-            return await self.show(FIND, draft, update, context, error=text.TOO_SHORT)
-        found = await context.services.patients.find(student.email, cleaned, limit=MAX_PICK + 1)
-        if not found:
-            draft["trail"] = [FIND]
-            error = text.NO_MATCH.format(query=esc(clip(cleaned, 40)))
-            return await self.show(FIND, draft, update, context, error=error)
-        if len(found) == 1:
-            return await self.open_patient(
-                found[0].patient_id, TYPE, draft, update, context, student
-            )
-        draft["query"] = clip(cleaned, 40)
-        draft["results"] = [
-            [p.patient_id, clip(f"{p.patient_name or '(no name)'} · {p.patient_id}", 48)]
-            for p in found[:MAX_PICK]
-            if len(self.data(f"p:{p.patient_id}").encode()) <= 64
-        ]
-        return await self.go(PICK, draft, update, context)
-
-    async def open_patient(
-        self,
-        patient_id: str,
-        first: str,
-        draft: Draft,
-        update: Update,
-        context: BotContext,
-        student: Student,
-    ) -> object:
-        try:
-            patient = await context.services.patients.get(student.email, patient_id.strip())
-        except PatientNotFoundError:
-            draft["trail"] = [FIND]
-            error = text.NOT_FOUND.format(patient_id=esc(clip(patient_id, 40)))
-            return await self.show(FIND, draft, update, context, error=error)
-        draft.update(
-            patient_id=patient.patient_id,
-            version=patient.version,
-            name=clip(patient.patient_name or "(no name)", 40),
-        )
-        return await self.go(first, draft, update, context)
 
     async def undated_choices(self, context: BotContext, email: str) -> list[list[tuple[str, str]]]:
         """The undated patients closest to breach, as buttons (the PTL meeting's first list)."""
@@ -301,11 +228,7 @@ class BookForm(OnePatientForm):
             body = text.FIND_PROMPT + (f"\n\n{text.FIND_UNDATED}" if rows else "")
             return body, self.keyboard(back=False, extra=rows)
         if step == PICK:
-            body = text.PICK.format(
-                n=len(draft.get("results") or []), query=esc(draft.get("query") or "")
-            )
-            rows = [[(label, f"p:{pid}")] for pid, label in draft.get("results") or []]
-            return body, self.keyboard(extra=rows)
+            return self.render_pick(draft)
         patient, _ = await self.load(draft, update, context)
         back = len(draft.get("trail") or []) > 1
         today = context.services.clock.today()
@@ -884,28 +807,9 @@ class BookForm(OnePatientForm):
         return changes
 
     # -- input ------------------------------------------------------------------------------------
-    async def on_text(
+    async def text_at(
         self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
     ) -> object:
-        return await self.safely(
-            draft, update, context, self._text(step, raw, draft, update, context)
-        )
-
-    async def on_button(
-        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
-    ) -> object:
-        return await self.safely(
-            draft, update, context, self._button(step, action, draft, update, context)
-        )
-
-    async def _text(
-        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
-    ) -> object:
-        if step in (FIND, PICK):
-            student = await current_student(update, context)
-            if student is None:
-                raise PatientStop("unlinked")
-            return await self.search(raw, draft, update, context, student)
         if step == DATE:
             return await self.typed_date(raw, draft, update, context)
         if step in (AVAILABLE, REBOOK):
@@ -943,14 +847,9 @@ class BookForm(OnePatientForm):
             return await self.go(CONFIRM, draft, update, context)
         return await self.show(step, draft, update, context, error=form_text.USE_BUTTONS)
 
-    async def _button(
+    async def button_at(
         self, step: str, action: str, draft: Draft, update: Update, context: BotContext
     ) -> object:
-        if step in (FIND, PICK) and action.startswith("p:"):
-            student = await current_student(update, context)
-            if student is None:
-                raise PatientStop("unlinked")
-            return await self.open_patient(action[2:], TYPE, draft, update, context, student)
         if step == TYPE and action.startswith("t:") and action[2:] in BOOKING_TYPES:
             draft.update(type=action[2:], mode="new", rebook=None)
             if action[2:] == "first_appointment":

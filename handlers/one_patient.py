@@ -6,6 +6,11 @@ patient again and stops the form if it changed (showing the card as it is now) o
 every write is the optimistic one at the version opened, so nothing another writer saved is
 ever overwritten. A subclass says what it calls those outcomes (`GONE`, `STALE`) and what its
 own other reasons to stop say (`STOPS`).
+
+Both also begin the same way, so that is here too: `/update smith` or `/book smith`, or the
+name typed at the first step, searches the student's PTL; one match opens the patient at the
+form's first step (`OPENS`), several are offered as buttons (`PICK`). A subclass handles its
+own steps in `text_at` and `button_at`.
 """
 
 from __future__ import annotations
@@ -17,17 +22,27 @@ from typing import Any, ClassVar
 from telegram import Update
 
 from bot.messages import common
+from bot.messages import patient_search as search_text
+from bot.messages.html import esc
+from bot.rules.fields import clip, strip_control_chars
 from bot.rules.pathway import ClockState
 from bot.rules.records import evaluate_row, event_entry
 from bot.services.container import BotContext
 from bot.services.ptl_view import at_risk_days
 from handlers.card import send_card
-from handlers.forms import END, Draft, Form
-from handlers.guards import current_student
+from handlers.forms import END, Draft, Form, Keyboard
+from handlers.guards import Student, current_student
 from storage.models import Patient
 from storage.patients import PatientNotFoundError, StaleWriteError, UnwritableJsonError
 
-__all__ = ["OnePatientForm", "PatientStop"]
+__all__ = ["FIND", "MAX_PICK", "PICK", "OnePatientForm", "PatientStop"]
+
+FIND = "find"
+"""The first step: type a name, patient ID or NHS number."""
+PICK = "pick"
+"""Several patients matched: one button each."""
+MAX_PICK = 8
+SEARCH_LIMIT = 100
 
 
 class PatientStop(Exception):
@@ -51,6 +66,151 @@ class OnePatientForm(Form):
     """Said when the patient changed elsewhere since the form opened (the card follows)."""
     STOPS: ClassVar[Mapping[str, str]] = {}
     """What the form says for its other reasons to stop ("unwritable", ...)."""
+    OPENS: ClassVar[str]
+    """The step a chosen patient opens at."""
+
+    # -- the steps that are the subclass's own --------------------------------------------------
+    async def text_at(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        """Typed text at one of the form's own steps (not FIND or PICK)."""
+        raise NotImplementedError
+
+    async def button_at(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        """A tapped button at one of the form's own steps (a patient's is handled here)."""
+        raise NotImplementedError
+
+    async def on_text(
+        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if step in (FIND, PICK):
+            return await self.safely(
+                draft, update, context, self._search_typed(raw, draft, update, context)
+            )
+        return await self.safely(
+            draft, update, context, self.text_at(step, raw, draft, update, context)
+        )
+
+    async def on_button(
+        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        if step in (FIND, PICK) and action.startswith("p:"):
+            return await self.safely(
+                draft, update, context, self._picked(action[2:], draft, update, context)
+            )
+        return await self.safely(
+            draft, update, context, self.button_at(step, action, draft, update, context)
+        )
+
+    # -- choosing the patient ---------------------------------------------------------------------
+    def _new(self, update: Update, context: BotContext, first: str) -> Draft:
+        assert update.effective_chat is not None
+        old = self.draft(context) or {}
+        return self.new_draft(context, update.effective_chat.id, first, prompt=old.get("prompt"))
+
+    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
+        draft = self._new(update, context, FIND)
+        return await self.show(FIND, draft, update, context)
+
+    async def _command(self, update: Update, context: BotContext, student: Student) -> object:
+        """`/update NAME` or `/book NAME`; alone, it offers to carry on an unfinished form."""
+        query = strip_control_chars(" ".join(context.args or [])).strip()
+        if not query:
+            resumable = self.resumable(context)
+            if resumable is not None and resumable.get("patient_id"):
+                return await self.offer_resume(resumable, update, context)
+        draft = self._new(update, context, FIND)
+        return await self.safely(
+            draft, update, context, self.search(query, draft, update, context, student)
+        )
+
+    async def _search_typed(
+        self, raw: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        student = await current_student(update, context)
+        if student is None:
+            raise PatientStop("unlinked")
+        return await self.search(raw, draft, update, context, student)
+
+    async def _picked(
+        self, patient_id: str, draft: Draft, update: Update, context: BotContext
+    ) -> object:
+        student = await current_student(update, context)
+        if student is None:
+            raise PatientStop("unlinked")
+        return await self.open_patient(patient_id, draft, update, context, student)
+
+    def search_refusal(self, query: str) -> str | None:
+        """Why this form will not search for `query` (HTML), or None to search."""
+        return None
+
+    async def search(
+        self, query: str, draft: Draft, update: Update, context: BotContext, student: Student
+    ) -> object:
+        """The student's patients matching `query`: one opens, several are offered."""
+        if not query.strip():
+            return await self.show(FIND, draft, update, context)
+        refusal = self.search_refusal(query)
+        if refusal is not None:
+            return await self.show(FIND, draft, update, context, error=refusal)
+        cleaned = " ".join(strip_control_chars(query).split())
+        if len(cleaned) > SEARCH_LIMIT:
+            return await self.show(FIND, draft, update, context, error=search_text.TOO_LONG)
+        if len(cleaned.replace(" ", "")) < 2:
+            return await self.show(FIND, draft, update, context, error=search_text.TOO_SHORT)
+        found = await context.services.patients.find(student.email, cleaned, limit=MAX_PICK + 1)
+        if not found:
+            error = search_text.NO_MATCH.format(query=esc(clip(cleaned, 40)))
+            return await self.back_to_find(draft, update, context, error)
+        if len(found) == 1:
+            return await self.open_patient(found[0].patient_id, draft, update, context, student)
+        draft["query"] = clip(cleaned, 40)
+        draft["results"] = [
+            [p.patient_id, clip(f"{p.patient_name or '(no name)'} · {p.patient_id}", 48)]
+            for p in found[:MAX_PICK]
+            if len(self.data(f"p:{p.patient_id}").encode()) <= 64
+        ]
+        draft["more"] = len(found) > MAX_PICK
+        return await self.go(PICK, draft, update, context)
+
+    async def back_to_find(
+        self, draft: Draft, update: Update, context: BotContext, error: str
+    ) -> object:
+        draft["trail"] = [FIND]
+        return await self.show(FIND, draft, update, context, error=error)
+
+    async def open_patient(
+        self,
+        patient_id: str,
+        draft: Draft,
+        update: Update,
+        context: BotContext,
+        student: Student,
+        first: str | None = None,
+    ) -> object:
+        """Open the patient at `first` (default `OPENS`), remembering the version opened."""
+        try:
+            patient = await context.services.patients.get(student.email, patient_id.strip())
+        except PatientNotFoundError:
+            error = search_text.NOT_FOUND.format(patient_id=esc(clip(patient_id, 40)))
+            return await self.back_to_find(draft, update, context, error)
+        draft.update(
+            patient_id=patient.patient_id,
+            version=patient.version,
+            name=clip(patient.patient_name or "(no name)", 40),
+        )
+        return await self.go(first or self.OPENS, draft, update, context)
+
+    def render_pick(self, draft: Draft) -> tuple[str, Keyboard]:
+        """The PICK step: the matches as buttons, and a hint when there were more."""
+        results = draft.get("results") or []
+        lines = [search_text.PICK.format(n=len(results), query=esc(draft.get("query") or ""))]
+        if draft.get("more"):
+            lines.append(search_text.PICK_MORE.format(n=MAX_PICK))
+        rows = [[(label, f"p:{pid}")] for pid, label in results]
+        return "\n".join(lines), self.keyboard(extra=rows)
 
     async def load(self, draft: Draft, update: Update, context: BotContext) -> tuple[Patient, str]:
         """The patient as stored now and the student's email, or `PatientStop`."""

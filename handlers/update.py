@@ -30,7 +30,7 @@ from bot.messages import update as text
 from bot.messages.clock import clock_line, describe_change, effect_today, ignored_reason
 from bot.messages.html import esc
 from bot.rules.dates import ACCEPTED_FORMS, format_date, parse_date, shortcut_date
-from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip, strip_control_chars
+from bot.rules.fields import DATE_TEXT_LIMIT, NOTES_LIMIT, clip
 from bot.rules.pathway import (
     EVENT_KINDS,
     PATHWAY_TYPES,
@@ -48,12 +48,9 @@ from bot.services.ptl_view import at_risk_days
 from handlers.card import send_card
 from handlers.forms import END, Draft, Keyboard
 from handlers.guards import Student, current_student, student_only
-from handlers.one_patient import OnePatientForm, PatientStop
+from handlers.one_patient import FIND, PICK, OnePatientForm
 from storage.models import Patient
-from storage.patients import PatientNotFoundError
 
-FIND = "find"
-PICK = "pick"
 MENU = "menu"
 KIND = "kind"
 DATE = "date"
@@ -61,7 +58,6 @@ DETAIL = "detail"
 CONFIRM = "confirm"
 FIELD = "field"
 NOTE = "note"
-MAX_PICK = 8
 MAX_TOP = 6
 """Patients offered as buttons when /update is sent with no name."""
 NOTES_TOTAL_LIMIT = 4000
@@ -146,6 +142,7 @@ class UpdateForm(OnePatientForm):
     own_callbacks = ("upd:",)
     GONE = text.GONE
     STALE = text.STALE
+    OPENS = MENU
     STOPS = {"unwritable": text.EVENTS_UNWRITABLE}
     states = (FIND, PICK, MENU, KIND, DATE, DETAIL, CONFIRM, FIELD, NOTE, *FIELD_ORDER)
 
@@ -155,23 +152,7 @@ class UpdateForm(OnePatientForm):
             CallbackQueryHandler(self.entry(student_only(self._from_card)), pattern=r"^upd:"),
         ]
 
-    # -- entry --------------------------------------------------------------------------------
-    def _new(self, update: Update, context: BotContext, first: str) -> Draft:
-        assert update.effective_chat is not None
-        old = self.draft(context) or {}
-        return self.new_draft(context, update.effective_chat.id, first, prompt=old.get("prompt"))
-
-    async def _command(self, update: Update, context: BotContext, student: Student) -> object:
-        query = strip_control_chars(" ".join(context.args or [])).strip()
-        if not query:
-            resumable = self.resumable(context)
-            if resumable is not None and resumable.get("patient_id"):
-                return await self.offer_resume(resumable, update, context)
-        draft = self._new(update, context, FIND)
-        return await self.safely(
-            draft, update, context, self.search(query, draft, update, context, student)
-        )
-
+    # -- entry (the command and the search are OnePatientForm's) ------------------------------
     async def _from_card(self, update: Update, context: BotContext, student: Student) -> object:
         query = update.callback_query
         assert query is not None
@@ -182,58 +163,9 @@ class UpdateForm(OnePatientForm):
             draft, update, context, self.open_patient(patient_id, draft, update, context, student)
         )
 
-    async def fresh(self, update: Update, context: BotContext, **kwargs: Any) -> object:
-        draft = self._new(update, context, FIND)
-        return await self.show(FIND, draft, update, context)
-
-    # -- choosing the patient -----------------------------------------------------------------
-    async def search(
-        self, query: str, draft: Draft, update: Update, context: BotContext, student: Student
-    ) -> object:
-        if not query:
-            return await self.show(FIND, draft, update, context)
-        if _PAUSE.search(query):
-            return await self.show(FIND, draft, update, context, error=self.no_pauses(None))
-        cleaned = query.strip()
-        if len(cleaned) > 100:
-            return await self.show(FIND, draft, update, context, error=text.TOO_LONG)
-        if len(cleaned.replace(" ", "")) < 2 or _CONTROL.search(cleaned):
-            return await self.show(FIND, draft, update, context, error=text.TOO_SHORT)
-        found = await context.services.patients.find(student.email, cleaned, limit=MAX_PICK + 1)
-        if not found:
-            error = text.NO_MATCH.format(query=esc(clip(cleaned, 40)))
-            return await self.back_to_find(draft, update, context, error)
-        if len(found) == 1:
-            return await self.open_patient(found[0].patient_id, draft, update, context, student)
-        draft["query"] = clip(cleaned, 40)
-        draft["results"] = [
-            [p.patient_id, clip(f"{p.patient_name or '(no name)'} · {p.patient_id}", 48)]
-            for p in found[:MAX_PICK]
-            if len(self.data(f"p:{p.patient_id}").encode()) <= 64
-        ]
-        draft["more"] = len(found) > MAX_PICK
-        return await self.go(PICK, draft, update, context)
-
-    async def back_to_find(
-        self, draft: Draft, update: Update, context: BotContext, error: str
-    ) -> object:
-        draft["trail"] = [FIND]
-        return await self.show(FIND, draft, update, context, error=error)
-
-    async def open_patient(
-        self, patient_id: str, draft: Draft, update: Update, context: BotContext, student: Student
-    ) -> object:
-        try:
-            patient = await context.services.patients.get(student.email, patient_id.strip())
-        except PatientNotFoundError:
-            error = text.NOT_FOUND.format(patient_id=esc(clip(patient_id, 40)))
-            return await self.back_to_find(draft, update, context, error)
-        draft.update(
-            patient_id=patient.patient_id,
-            version=patient.version,
-            name=clip(patient.patient_name or "(no name)", 40),
-        )
-        return await self.go(MENU, draft, update, context)
+    def search_refusal(self, query: str) -> str | None:
+        # ("pause" typed as a patient's name: a student looking for a pause event)
+        return self.no_pauses(None) if _PAUSE.search(query) else None
 
     # -- the patient (the checks are OnePatientForm's) --------------------------------------
     def where(self, draft: Draft) -> str:
@@ -255,12 +187,7 @@ class UpdateForm(OnePatientForm):
             body = "\n".join([text.FIND_PROMPT, text.FIND_TOP]) if top else text.FIND_PROMPT
             return body, self.keyboard(extra=top, back=False)
         if step == PICK:
-            lines = [text.PICK.format(n=len(draft.get("results") or []),
-                                      query=esc(draft.get("query") or ""))]  # fmt: skip
-            if draft.get("more"):
-                lines.append(text.PICK_MORE.format(n=MAX_PICK))
-            rows = [[(label, f"p:{pid}")] for pid, label in draft.get("results") or []]
-            return "\n".join(lines), self.keyboard(extra=rows)
+            return self.render_pick(draft)
         patient, _ = await self.load(draft, update, context)
         back = len(draft.get("trail") or []) > 1
         name = esc(clip(patient.patient_name or "(no name)", 60))
@@ -483,28 +410,9 @@ class UpdateForm(OnePatientForm):
         patient is chosen yet)."""
         return text.NO_PAUSES.format(explanation=esc(pause_explanation(pathway_type)))
 
-    async def on_text(
+    async def text_at(
         self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
     ) -> object:
-        return await self.safely(
-            draft, update, context, self._text(step, raw, draft, update, context)
-        )
-
-    async def on_button(
-        self, step: str, action: str, draft: Draft, update: Update, context: BotContext
-    ) -> object:
-        return await self.safely(
-            draft, update, context, self._button(step, action, draft, update, context)
-        )
-
-    async def _text(
-        self, step: str, raw: str, draft: Draft, update: Update, context: BotContext
-    ) -> object:
-        if step in (FIND, PICK):
-            student = await current_student(update, context)
-            if student is None:
-                raise PatientStop("unlinked")
-            return await self.search(raw, draft, update, context, student)
         if _PAUSE.search(raw):
             patient, _ = await self.load(draft, update, context)
             error = self.no_pauses(patient.pathway_type)
@@ -535,14 +443,9 @@ class UpdateForm(OnePatientForm):
             return await self.accept_field(step, parsed, patient, draft, update, context)
         return await self.show(step, draft, update, context, error=form_text.USE_BUTTONS)
 
-    async def _button(
+    async def button_at(
         self, step: str, action: str, draft: Draft, update: Update, context: BotContext
     ) -> object:
-        if step in (FIND, PICK) and action.startswith("p:"):
-            student = await current_student(update, context)
-            if student is None:
-                raise PatientStop("unlinked")
-            return await self.open_patient(action[2:], draft, update, context, student)
         if step == MENU and action in ("a:event", "a:edit", "a:note"):
             if action == "a:event":
                 patient, _ = await self.load(draft, update, context)

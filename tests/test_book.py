@@ -361,3 +361,25 @@ async def test_validate_reports_booking_out_of_turn_late_and_missing_outcomes(bo
     # the card's Validate compares the one patient with the whole PTL
     replies = await user.press_data(f"val:{late.patient_id}", message=user.last)
     assert "after the breach date" in replies[-1].text and "in turn" not in replies[-1].text
+
+
+@pytest.mark.parametrize("command", ["/book", "/update"])
+async def test_both_forms_search_the_same_way(bot: Bot, command: str) -> None:
+    """/book and /update share one search (OnePatientForm): many matches say only the first
+    8 are shown, words after the command lose hidden control characters, and no match keeps
+    the student at the search step."""
+    user = await sam(bot)
+    for n in range(10):
+        await patient(bot, name=f"Pat Smith {n}")
+    replies = await user.send(f"{command} smith")
+    pick = replies[-1]
+    assert pick.text.startswith("8 patients match “smith”")
+    assert "Showing the first 8: type more of the name to narrow it down." in pick.text
+    assert len([b for b in pick.button_labels if "Pat Smith" in b]) == 8
+    replies = await user.send(f"{command} smi\x07th 3")
+    assert "Pat Smith 3" in replies[-1].text and "patients match" not in replies[-1].text
+    await user.send("/cancel")
+    replies = await user.send(f"{command} zed")
+    assert replies[-1].text.startswith("No patient on your PTL matches “zed”")
+    replies = await user.send("smith 4")
+    assert "Pat Smith 4" in replies[-1].text

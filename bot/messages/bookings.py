@@ -220,11 +220,6 @@ FIND_PROMPT = (
     "Which patient? Type part of their name, the patient ID or the NHS number."
 )
 FIND_UNDATED = "Undated and closest to breach:"
-NO_MATCH = "No patient on your PTL matches “{query}”. Try part of the name, or the patient ID."
-TOO_SHORT = "Type at least 2 characters of the name, or the patient ID."
-TOO_LONG = "That's too long for a search: type part of the name, or the patient ID."
-PICK = "<b>{n} patients match</b> “{query}”. Which one? (Or type to search again.)"
-NOT_FOUND = "There's no patient {patient_id} on your PTL (it may have been deleted)."
 GONE = "That patient isn't on your PTL any more (deleted, perhaps on the web platform)."
 STALE = (
     "This patient was changed elsewhere (perhaps on the web platform) while you were booking, "

@@ -9,12 +9,6 @@ FIND_PROMPT = (
 )
 FIND_TOP = "Or tap one of the most urgent on your PTL:"
 FIND_BUTTON = "{mark} {name}"
-NO_MATCH = "No patient on your PTL matches “{query}”. Try part of the name, or the patient ID."
-TOO_SHORT = "Type at least 2 characters of the name, or the patient ID."
-TOO_LONG = "That's too long for a search: type part of the name, or the patient ID."
-PICK = "<b>{n} patients match</b> “{query}”. Which one? (Or type to search again.)"
-PICK_MORE = "Showing the first {n}: type more of the name to narrow it down."
-NOT_FOUND = "There's no patient {patient_id} on your PTL (it may have been deleted)."
 
 # -- what to do -----------------------------------------------------------------------------
 MENU_TITLE = "<b>Update · {name}</b>\nID <code>{patient_id}</code> · {pathway}"
