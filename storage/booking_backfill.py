@@ -1,12 +1,12 @@
 """Keeps the stored booking summaries of `ptl_patients` current for rows the bot did not write.
 
 Why this exists: every bot write stores what its bookings mean (`booking_open_dates`,
-`booking_late_dates`, see sql/080) in the same statement. The web platform writes bookings
-without them; the trigger in sql/080 then clears `booking_computed_at`, and this pass finds
-those rows through a partial index and writes back what the caller's `compute` function (the
-bot's `bot.rules.records.stored_booking_columns`, passed in so storage never imports the rules
-engine) says. The summaries do not depend on the date, so there is no daily pass: only rows
-someone else changed.
+`booking_late_dates`, `booking_open_places`, see sql/080 and sql/084) in the same statement.
+The web platform writes bookings without them; the trigger in sql/080 then clears
+`booking_computed_at`, and this pass finds those rows through a partial index and writes back
+what the caller's `compute` function (the bot's `bot.rules.records.stored_booking_columns`,
+passed in so storage never imports the rules engine) says. The summaries do not depend on the
+date, so there is no daily pass: only rows someone else changed.
 
 Batches lock their rows with `SKIP LOCKED`, so two bot instances share the work; a platform
 write racing a batch waits for it and is marked again by the trigger if it changed the inputs.
@@ -24,9 +24,10 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 BookingCompute = Callable[[Any, str | None, dt.date | None, Any, str | None], Mapping[str, Any]]
-"""(appointments, pathway_type, clock_start_date, events, priority) -> the three booking
-columns. Priority is a clock input (an Urgent suspected cancer RTT row keeps its clock after a
-first-appointment DNA), so the summaries depend on it too; sql/080 marks a row when it changes."""
+"""(appointments, pathway_type, clock_start_date, events, priority) -> the booking columns
+(summaries and `booking_computed_at`). Priority is a clock input (an Urgent suspected cancer
+RTT row keeps its clock after a first-appointment DNA), so the summaries depend on it too;
+sql/080 marks a row when it changes."""
 
 DIRTY = "booking_computed_at is null and appointments is not null and appointments <> '[]'::jsonb"
 _COLUMNS = "select id, appointments, pathway_type, clock_start_date, events, priority"
@@ -38,9 +39,10 @@ _WRITE = """
 update public.ptl_patients p
    set booking_open_dates = v.open_dates::date[],
        booking_late_dates = v.late_dates::date[],
+       booking_open_places = v.open_places::integer[],
        booking_computed_at = v.computed_at
-  from unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])
-       as v(id, open_dates, late_dates, computed_at)
+  from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+       as v(id, open_dates, late_dates, open_places, computed_at)
  where p.id = v.id
 """
 
@@ -48,6 +50,11 @@ update public.ptl_patients p
 def _array(days: Any) -> str:
     """A date[] literal ('{2026-01-14,2026-02-01}'): unnest cannot take an array of arrays."""
     return "{" + ",".join(d.isoformat() for d in days or ()) + "}"
+
+
+def _places(places: Any) -> str:
+    """An integer[] literal ('{0,2}'), likewise."""
+    return "{" + ",".join(str(int(p)) for p in places or ()) + "}"
 
 
 class BookingBackfill:
@@ -94,14 +101,15 @@ class BookingBackfill:
 
 
 def _columns(rows: Sequence[Any], compute: BookingCompute) -> tuple[list[Any], ...]:
-    """The `_WRITE` arrays for `rows`: id, open dates, late dates, computed at."""
-    columns: tuple[list[Any], ...] = ([], [], [], [])
+    """The `_WRITE` arrays for `rows`: id, open dates, late dates, open places, computed at."""
+    columns: tuple[list[Any], ...] = ([], [], [], [], [])
     for row in rows:
         fields = _safe(compute, row)
         columns[0].append(row["id"])
         columns[1].append(_array(fields.get("booking_open_dates")))
         columns[2].append(_array(fields.get("booking_late_dates")))
-        columns[3].append(fields.get("booking_computed_at") or dt.datetime.now(dt.UTC))
+        columns[3].append(_places(fields.get("booking_open_places")))
+        columns[4].append(fields.get("booking_computed_at") or dt.datetime.now(dt.UTC))
     return columns
 
 

@@ -84,8 +84,8 @@ ROW_COLUMNS: Final = _read(
     " contact_number, rtt_code, clock_status, notes, appointments, events, added_date,"
     " last_updated, created_at, updated_at, version, deleted_at, breach_date, clock_state,"
     " clock_stopped_on, clock_breached, clock_computed_at, booking_open_dates,"
-    " booking_late_dates, booking_computed_at, clock_as_of, clock_rank, clock_pathway,"
-    " clock_order_on, clock_order_days, bin_version"
+    " booking_late_dates, booking_open_places, booking_computed_at, clock_as_of, clock_rank,"
+    " clock_pathway, clock_order_on, clock_order_days, bin_version"
 )
 """A whole patient as `storage.models.Patient` holds it: the card, /update, /book."""
 

@@ -37,6 +37,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "clock_computed_at",
     "booking_open_dates",
     "booking_late_dates",
+    "booking_open_places",
     "booking_computed_at",
     "clock_as_of",
     "clock_rank",
@@ -90,6 +91,7 @@ class PatientIn(BaseModel):
     clock_computed_at: datetime | None = None
     booking_open_dates: list[date] = Field(default_factory=list)
     booking_late_dates: list[date] = Field(default_factory=list)
+    booking_open_places: list[int] = Field(default_factory=list)
     booking_computed_at: datetime | None = None
     clock_as_of: date | None = None
     clock_rank: int | None = None
@@ -137,6 +139,7 @@ class Patient(BaseModel):
     clock_computed_at: datetime | None = None
     booking_open_dates: list[date] = Field(default_factory=list)
     booking_late_dates: list[date] = Field(default_factory=list)
+    booking_open_places: list[int] = Field(default_factory=list)
     booking_computed_at: datetime | None = None
     clock_as_of: date | None = None
     clock_rank: int | None = None
@@ -174,6 +177,7 @@ class Patient(BaseModel):
         data["appointments"] = data.get("appointments") or []
         data["booking_open_dates"] = data.get("booking_open_dates") or []
         data["booking_late_dates"] = data.get("booking_late_dates") or []
+        data["booking_open_places"] = data.get("booking_open_places") or []
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

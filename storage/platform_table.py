@@ -26,6 +26,7 @@ TABLE = "public.ptl_patients"
 _P2, _P30, _P40 = ("002_ptl_patients.sql",), ("030_reminders.sql",), ("040_tutoring.sql",)
 _P51, _P53, _P80 = ("051_platform_rows.sql",), ("053_ptl_order.sql",), ("080_bookings.sql",)
 _P51_90 = ("051_platform_rows.sql", "090_student_progress.sql")
+_P84 = ("084_booking_places.sql",)
 BOT_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "version": (_P2, "integer"),
     "deleted_at": (_P2, "timestamp with time zone"),
@@ -45,6 +46,7 @@ BOT_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = {
     "clock_breached": (_P51_90, "boolean"),
     "booking_open_dates": (_P80, "date[]"),
     "booking_late_dates": (_P80, "date[]"),
+    "booking_open_places": (_P84, "integer[]"),
     "booking_computed_at": (_P80, "timestamp with time zone"),
 }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
@@ -32,7 +32,8 @@ _RECIPIENT_COLUMNS = (
 _PATIENT_COLUMNS = (
     "p.id, lower(p.user_email) as email, p.patient_id, p.patient_name, p.specialty,"
     " p.pathway_type, p.clock_start_date, p.events, p.appointments, p.booking_open_dates,"
-    " p.booking_late_dates, p.booking_computed_at is not null as booking_known, p.priority"
+    " p.booking_late_dates, p.booking_open_places,"
+    " p.booking_computed_at is not null as booking_known, p.priority"
 )
 # Reminder candidates for a chunk of students ($1 emails, $2 horizons, $3 refreshed-through,
 # $4 the digest's day). The first branch is one index range scan per student on
@@ -66,23 +67,40 @@ _FOUND = (
 )
 # Each row's booking dates for the day, from the stored summaries (sql/080, ascending open
 # dates): the next open booking's date on or after the day and whether the engine listed it as
-# late, and the oldest open booking's date before the day (its outcome is needed). A row's
-# bookings are sent only when the summaries are unknown or say a digest line may name one of
-# them (Python finds it by the date). Filtering the list here as well was tried: it made
-# Postgres the slower side of the pipeline (tests/bench/bench_reminders.py).
+# late, and the oldest open booking's date before the day (its outcome is needed). A digest
+# line may name the booking on either date; the summaries also say where in the list it sits
+# (sql/084), so only that element is sent (`next_item`, `passed_item`). The whole list is sent
+# only when the summaries are unknown, or a line may name a booking and its place is not known
+# (the list is one object, or was summarised before sql/084). Filtering the list here by date
+# instead was tried: it made Postgres the slower side of the pipeline
+# (tests/bench/bench_reminders.py).
+_PLACES_KNOWN = (
+    "jsonb_typeof(f.appointments) = 'array'"
+    " and cardinality(f.booking_open_places) = cardinality(f.booking_open_dates)"
+)
 CANDIDATES_SQL = (
     f"with found as ({_FOUND})"
     " select f.id, f.email, f.patient_id, f.patient_name, f.specialty, f.pathway_type,"
     "        f.clock_start_date, f.events::text as events,"
-    "        case when not f.booking_known or b.next_late or b.passed_on is not null"
+    "        case when not f.booking_known"
+    "               or (b.next_late or b.passed_on is not null) and not b.places_known"
     "             then f.appointments::text end as appointments,"
-    "        b.next_on, b.passed_on, b.next_late, f.booking_known, f.priority"
+    "        b.next_on, b.passed_on, b.next_late, f.booking_known, f.priority,"
+    "        b.next_place, (f.appointments -> b.next_place)::text as next_item,"
+    "        b.passed_place, (f.appointments -> b.passed_place)::text as passed_item"
     "   from found f"
-    "   cross join lateral (select n.next_on,"
-    "          coalesce(n.next_on = any(f.booking_late_dates), false) as next_late,"
-    f"         {oldest_passed_sql('f.', '$4')} as passed_on"
+    "   cross join lateral (select n.next_on, n.next_late, n.passed_on, n.places_known,"
+    "          case when n.next_late and n.places_known then"
+    "            f.booking_open_places[array_position(f.booking_open_dates, n.next_on)]"
+    "          end as next_place,"
+    "          case when n.passed_on is not null and n.places_known then"
+    "            f.booking_open_places[1] end as passed_place"
+    "     from (select d.next_on,"
+    "             coalesce(d.next_on = any(f.booking_late_dates), false) as next_late,"
+    f"            {oldest_passed_sql('f.', '$4')} as passed_on,"
+    f"            coalesce(f.booking_known and {_PLACES_KNOWN}, false) as places_known"
     # (OFFSET 0 keeps the next date a value worked out once: inlined, it was computed twice)
-    f"     from (select {next_open_sql('f.', '$4')} as next_on offset 0) n) b"
+    f"        from (select {next_open_sql('f.', '$4')} as next_on offset 0) d offset 0) n) b"
 )
 _new_row: Final = tuple.__new__
 PREFERENCE_COLUMNS = ("reminder_time", "reminder_days", "reminder_window_days", "reminders_muted")
@@ -116,6 +134,11 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
+def _loads_all(texts: Iterable[str | None]) -> list[Any]:
+    """JSON texts (None: JSON null) decoded in one call, as a list in the same order."""
+    return _loads("[" + ",".join(t or "null" for t in texts) + "]")
+
+
 class CandidateRow(NamedTuple):
     """The columns a digest needs from one patient row (clock inputs plus what is shown).
     A NamedTuple: tens of thousands are built per daily run, and tuples build fastest."""
@@ -140,6 +163,13 @@ class CandidateRow(NamedTuple):
     booking_known: bool = False
     priority: str | None = None
     """A clock input too: an Urgent suspected cancer RTT row keeps its clock after a DNA."""
+    next_place: int | None = None
+    """Where in the stored list the booking on `next_on` a line may name sits (sql/084), and
+    that element (any JSON value); None when not sent (no such line, or place unknown)."""
+    next_item: Any = None
+    passed_place: int | None = None
+    """Likewise for the booking on `passed_on`."""
+    passed_item: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,16 +318,18 @@ class ReminderRepository:
             if r[0] not in seen:  # a row can match more than one branch
                 seen.add(r[0])
                 unique.append(r)
-        # Events and bookings arrive as JSON text and are decoded in one call for the whole
-        # chunk: tens of thousands of tiny documents cost far more decoded one by one.
-        events = _loads("[" + ",".join(r[7] or "null" for r in unique) + "]")
-        bookings = _loads("[" + ",".join(r[8] or "null" for r in unique) + "]")
+        # Events and bookings arrive as JSON text and are decoded in one call each for the
+        # whole chunk: tens of thousands of tiny documents cost far more decoded one by one.
+        events = _loads_all(r[7] for r in unique)
+        bookings = _loads_all(r[8] for r in unique)
+        nexts = _loads_all(r[15] for r in unique)
+        passed = _loads_all(r[17] for r in unique)
         # (tuple.__new__ with the fields in order: a NamedTuple's own constructor is a Python
         # function with keyword handling, four times slower for a chunk's thousands of rows)
         return [
             _new_row(CandidateRow, (r[0], r[1], r[2], r[3], r[4], r[5], r[6], ev, bk, r[9],
-                                    r[10], r[11], r[12], r[13]))
-            for r, ev, bk in zip(unique, events, bookings, strict=True)
+                                    r[10], r[11], r[12], r[13], r[14], nx, r[16], ps))
+            for r, ev, bk, nx, ps in zip(unique, events, bookings, nexts, passed, strict=True)
         ]  # fmt: skip
 
     # -- one runner at a time ------------------------------------------------------------

@@ -47,8 +47,8 @@ async def platform_insert(db: Database, appointments: Any, patient_id: str = "PT
 async def summary(db: Database, row_id: int) -> asyncpg.Record:
     async with db.service() as conn:
         row = await conn.fetchrow(
-            "select booking_open_dates, booking_late_dates, booking_computed_at, version,"
-            " updated_at from public.ptl_patients where id = $1",
+            "select booking_open_dates, booking_late_dates, booking_open_places,"
+            " booking_computed_at, version, updated_at from public.ptl_patients where id = $1",
             row_id,
         )
     assert row is not None
@@ -73,6 +73,7 @@ async def test_platform_bookings_are_summarised_by_the_backfill(db: Database) ->
     row = await summary(db, row_id)
     assert row["booking_open_dates"] == [dt.date(2025, 12, 1), dt.date(2026, 1, 14)]
     assert row["booking_late_dates"] == [dt.date(2026, 1, 14)]
+    assert row["booking_open_places"] == [1, 0]  # (where each date's booking sits: sql/084)
     assert row["booking_computed_at"] is not None
     # A machine write: the platform's "last modified" and the row's version are left alone.
     assert (row["version"], row["updated_at"]) == (before["version"], before["updated_at"])
@@ -105,18 +106,21 @@ async def test_a_platform_write_cannot_forge_the_summaries(db: Database) -> None
     async with platform_api.platform(db, EMAIL) as conn:
         await conn.execute(
             "update public.ptl_patients set booking_late_dates = '{}',"
-            " booking_open_dates = '{}', booking_computed_at = $2 where id = $1",
+            " booking_open_dates = '{}', booking_open_places = '{3}', booking_computed_at = $2"
+            " where id = $1",
             row_id,
             later,
         )
     row = await summary(db, row_id)
-    for column in ("booking_open_dates", "booking_late_dates", "booking_computed_at"):
+    for column in ("booking_open_dates", "booking_late_dates", "booking_open_places",
+                   "booking_computed_at"):  # fmt: skip
         assert row[column] == honest[column], column
     # Forged along with a real change to the bookings: the change is summarised, the forgery
     # is not kept.
     async with platform_api.platform(db, EMAIL) as conn:
         await conn.execute(
             "update public.ptl_patients set booking_late_dates = '{}', booking_computed_at = $2,"
+            " booking_open_places = '{3}',"
             ' appointments = appointments || \'[{"date": "2026-02-02"}]\' where id = $1',
             row_id,
             later,
@@ -125,6 +129,7 @@ async def test_a_platform_write_cannot_forge_the_summaries(db: Database) -> None
     await BookingBackfill(db).run(stored_booking_columns)
     row = await summary(db, row_id)
     assert row["booking_late_dates"] == [dt.date(2026, 1, 14), dt.date(2026, 2, 2)]
+    assert row["booking_open_places"] == [0, 1]
     assert row["booking_computed_at"] < later
 
 
@@ -269,5 +274,52 @@ async def test_sql_083_marks_rows_holding_one_booking_object(pg_admin: str, tmp_
             (r["version"], r["updated_at"]) for r in old
         ]
         assert [r["booking_open_dates"] for r in new] == [[dt.date(2026, 1, 14)], []]
+    finally:
+        await pg.drop_database(pg_admin, name)
+
+
+async def test_sql_084_marks_rows_summarised_without_places(pg_admin: str, tmp_path: Path) -> None:
+    """A database migrated before sql/084 holds rows summarised with open dates but no places:
+    the migration marks them (only them) for the booking backfill, which stores where each
+    date's booking sits; platform columns (version, updated_at) are untouched."""
+    name = f"ptl_booking_places_{id(object())}"
+    await pg.create_database(pg_admin, name)
+    dsn = pg.dsn_for(pg_admin, name)
+    try:
+        await pg.migrate_before(dsn, tmp_path, "084")
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
+                " pathway_type, appointments, booking_open_dates, booking_computed_at) values"
+                " ('PTL1', 'a@x', '2025-09-05', 'rtt',"
+                '  \'[{"date": "2026-01-14", "status": "booked", "time": "14:00"},'
+                '     {"date": "2026-01-14", "status": "booked", "time": "09:00"}]\','
+                "  '{2026-01-14}', now()),"
+                " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]', '{}', now()),"
+                " ('PTL3', 'a@x', '2025-09-05', 'rtt',"
+                '  \'[{"date": "2025-10-01", "status": "attended"}]\', \'{}\', now())'
+            )
+            old = await conn.fetch(
+                "select patient_id, version, updated_at from public.ptl_patients order by 1"
+            )
+        finally:
+            await conn.close()
+        await migrate(dsn)
+        db = await Database.connect(dsn)
+        try:
+            assert await BookingBackfill(db).dirty_count() == 1
+            await BookingBackfill(db).run(stored_booking_columns)
+            async with db.service() as conn:
+                new = await conn.fetch(
+                    "select patient_id, version, updated_at, booking_open_places"
+                    " from public.ptl_patients order by 1"
+                )
+        finally:
+            await db.close()
+        assert [(r["version"], r["updated_at"]) for r in new] == [
+            (r["version"], r["updated_at"]) for r in old
+        ]
+        assert [r["booking_open_places"] for r in new] == [[1], [], []]
     finally:
         await pg.drop_database(pg_admin, name)

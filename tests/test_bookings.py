@@ -301,9 +301,10 @@ def test_stored_fields_do_not_depend_on_today() -> None:
     assert fields == {
         "booking_open_dates": [D(2025, 10, 30), D(2025, 12, 1), D(2026, 1, 14)],
         "booking_late_dates": [D(2026, 1, 14)],
+        "booking_open_places": [0, 2, 1],
     }
     assert stored_booking_fields("junk", "rtt", START, []) == {
-        "booking_open_dates": [], "booking_late_dates": [],
+        "booking_open_dates": [], "booking_late_dates": [], "booking_open_places": [],
     }  # fmt: skip
     assert stored_booking_fields(stored, "rtt", None, [])["booking_late_dates"] == []
 
@@ -390,3 +391,45 @@ def test_bookings_on_picks_a_day_as_decode_bookings_reads_it(raw: Any) -> None:
     stored = [{"type": "follow_up", "status": "booked", "date": raw}, "a note 2025-03-03", 7]
     expected = tuple(b for b in bk.decode_bookings(stored) if b.date == day and b.open)
     assert bk.bookings_on(enumerate(stored), day) == expected
+
+
+_DAYS = st.sampled_from([D(2025, 3, 3), D(2025, 3, 4), D(2025, 3, 10)])
+_STORED_BOOKING = st.one_of(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["follow_up", "admission_day_case", "TCI"]),
+         "date": _DAYS.map(dt.date.isoformat) | st.sampled_from(["04/03/2025", " 2025-03-10"]),
+         "status": st.sampled_from(["booked", "booked", "attended", "cancelled_hospital", "?"])},
+        optional={"time": st.sampled_from(["08:30", "14:00", "9:05", "", "soon"])},
+    ),
+    st.sampled_from(["TCI 2025-03-04", 7, None]),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(stored=st.lists(_STORED_BOOKING, max_size=6))
+def test_each_open_date_stores_where_its_first_booking_sits(stored: list[Any]) -> None:
+    """The place stored for each open date (sql/084) is where the booking a digest line names
+    that day sits: the first open one by time, then stored order, as `upcoming` and
+    `awaiting_outcome` pick it; and that element alone reads as the same booking."""
+    fields = stored_booking_fields(stored, "rtt", START, [])
+    dates, places = fields["booking_open_dates"], fields["booking_open_places"]
+    assert len(places) == len(dates)
+    decoded = bk.decode_bookings(stored)
+    for day, place in zip(dates, places, strict=True):
+        that_day = [b for b in decoded if b.date == day]
+        named = bk.upcoming(that_day, day)[0]  # (next booked, after the breach)
+        assert bk.awaiting_outcome(that_day, day + dt.timedelta(1))[0] == named  # (passed)
+        assert named.index == place
+        assert bk.booking_at(place, stored[place], day) == named
+        assert bk.booking_at(place, stored[place], day + dt.timedelta(1)) is None
+
+
+def test_a_booking_at_a_place_is_only_an_open_booking_on_its_day() -> None:
+    """What the stored place points at is checked, not trusted: the list may have changed."""
+    on = D(2025, 3, 3)
+    tci = booking("admission_day_case", on)
+    assert bk.booking_at(2, tci, on) == bk.decode_bookings([None, None, tci])[0]
+    assert bk.booking_at(0, {**tci, "status": "attended"}, on) is None
+    assert bk.booking_at(0, "TCI 2025-03-03", on) is None
+    assert bk.booking_at(0, None, on) is None
+    assert bk.booking_at(0, [tci], on) is None

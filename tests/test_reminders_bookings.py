@@ -195,7 +195,17 @@ async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harne
         for r in rows
     ]  # fmt: skip
     (recipient,) = await service.repo.recipients(email)
-    for day in (MONDAY, MONDAY + dt.timedelta(days=10), MONDAY + dt.timedelta(days=70)):
+    sent: dict[str, CandidateRow] = {}  # what the candidate query sent, by patient name
+    fetch = service.repo.candidates
+
+    async def recorded(*args: Any) -> list[CandidateRow]:
+        rows = await fetch(*args)
+        sent.update((r.patient_name or "", r) for r in rows)
+        return rows
+
+    service.repo.candidates = recorded  # type: ignore[method-assign]
+    days = (MONDAY, MONDAY + dt.timedelta(days=10), MONDAY + dt.timedelta(days=70))
+    for day in days:
         a = build_digest(email, full, day, 7)
         b = (await service.compose([recipient], day))[email]
         assert [(s, [(i.name, i.booking) for i in items]) for s, items in a.sections()] == [
@@ -203,6 +213,12 @@ async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harne
         ], day
         assert a.count >= 3
         if day == MONDAY:
+            # Only the element a line may name was sent (sql/084's places), not the list;
+            # the list only for one object (no places).
+            assert sent["G"].appointments is None and sent["G"].next_place == 2
+            assert sent["L"].appointments is None and sent["L"].passed_place == 0
+            assert isinstance(sent["L"].passed_item, dict)
+            assert sent["K"].appointments is not None and sent["K"].next_place is None
             named = {i.name: i.booking for _, items in b.sections() for i in items}
             assert named["G"] is not None and named["G"].time == "08:30"
             # (an untimed booking comes first on its day, as on the card)
@@ -212,11 +228,29 @@ async def test_stored_summaries_and_the_bookings_give_the_same_digest(bot: harne
             assert {"D", "H", "I", "J", "L"} <= {i.name for i in b.outcome_needed}
             # (one object, not a list: a booking too, read-only, as the card shows it)
             assert {"C", "G", "K"} == {i.name for i in b.booked_late}
+    # Summarised before sql/084 (no places): the list is sent, and the digest is the same.
+    async with bot.services.db.service() as conn:
+        await conn.execute(
+            "update public.ptl_patients set booking_open_places = '{}',"
+            " booking_computed_at = now() + interval '1 second' where lower(user_email) = $1",
+            email,
+        )
+    for day in days:
+        sent.clear()
+        a = build_digest(email, full, day, 7)
+        b = (await service.compose([recipient], day))[email]
+        assert [(s, [(i.name, i.booking) for i in items]) for s, items in a.sections()] == [
+            (s, [(i.name, i.booking) for i in items]) for s, items in b.sections()
+        ], day
+        assert all(r.booking_known and r.next_place is None for r in sent.values())
+    assert sent["G"].appointments is not None
 
 
-async def test_json_orjson_refuses_is_still_read(bot: harness.Bot) -> None:
+@pytest.mark.parametrize("summarised", [False, True])
+async def test_json_orjson_refuses_is_still_read(bot: harness.Bot, summarised: bool) -> None:
     """A platform row holding a number no double can hold (jsonb allows 1e400): the chunk's
-    JSON is read the slow way instead, and the digest still names the booking."""
+    JSON is read the slow way instead, and the digest still names the booking (read from the
+    whole list, or once summarised from the one element sent)."""
     email = await link(bot, 3102)
     await booked(bot, email, "Past Pat", 30, [book("first_appointment", dt.date(2025, 2, 27))])
     async with bot.services.db.service() as conn:
@@ -226,6 +260,8 @@ async def test_json_orjson_refuses_is_still_read(bot: harness.Bot) -> None:
             ' "weight": 1e400}]\'::jsonb'
         )
     service = bot.services.reminders
+    if summarised:
+        await service.refresh_clocks()
     (recipient,) = await service.repo.recipients(email)
     digest = (await service.compose([recipient], MONDAY))[email]
     (item,) = digest.outcome_needed

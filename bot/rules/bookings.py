@@ -49,6 +49,7 @@ __all__ = [
     "BookingSummary",
     "BookingType",
     "bank_holiday",
+    "booking_at",
     "bookings_on",
     "decode_bookings",
     "is_working_day",
@@ -758,22 +759,44 @@ def stored_booking_fields(
     clock_start: dt.date | None,
     events: Sequence[Event],
     **engine: Any,
-) -> dict[str, list[dt.date]]:
+) -> dict[str, list[Any]]:
     """Bot-owned columns that let SQL page, filter, count and remind by bookings.
 
     ``booking_open_dates``: every open booking's date, ascending (the next booking on day D
     is the first one on or after D; any before D is awaiting an outcome).
     ``booking_late_dates``: those whose booking the engine says comes too late (the patient
     will have breached by then). Neither depends on today, so neither goes stale with time.
+    ``booking_open_places``: for each open date, at the same position, the place in the
+    stored list of that day's first open booking by time (the one a digest line names, see
+    `upcoming` and `awaiting_outcome`), so a reader can take that one element alone.
     """
     bookings = [b for b in decode_bookings(stored) if b.open]
-    open_dates = sorted({b.date for b in bookings if b.date is not None})
+    first: dict[dt.date, Booking] = {}
+    for b in sorted(bookings, key=_order):
+        first.setdefault(b.date, b)  # type: ignore[arg-type]
+    open_dates = sorted(first)
     late: set[dt.date] = set()
     for b in bookings:
         found = meaning(b, pathway_type, clock_start, events, **engine)
         if found is not None and found.late and b.date is not None:
             late.add(b.date)
-    return {"booking_open_dates": open_dates, "booking_late_dates": sorted(late)}
+    return {
+        "booking_open_dates": open_dates,
+        "booking_late_dates": sorted(late),
+        "booking_open_places": [first[d].index for d in open_dates],
+    }
+
+
+def booking_at(place: int, item: object, day: dt.date) -> Booking | None:
+    """The open booking `item` (stored at `place` in the list) if it is dated `day`, read as
+    `decode_bookings` reads it; else None (the list changed since it was summarised).
+
+    Why: the stored summaries say where the booking a digest line names sits
+    (``booking_open_places``), so only that element is sent and read."""
+    if item.__class__ is not dict and not isinstance(item, Mapping):
+        return None
+    booking = _from_object(place, item)
+    return booking if booking.open and booking.date == day else None
 
 
 # ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bot.rules.bookings import (
     Booking,
     BookingSummary,
     awaiting_outcome,
+    booking_at,
     bookings_on,
     decode_bookings,
     summarise,
@@ -191,13 +192,18 @@ def _shown_booking(
     day: dt.date,
 ) -> Booking | None:
     """The booking a "booked after breach" or "outcome needed" line names: the next one, or
-    the oldest passed with no outcome. From stored summaries the date is known, so only that
-    day's bookings are read (`bookings_on`); None if no booking is on the day the summaries
-    name (the list changed under them)."""
+    the oldest passed with no outcome. From stored summaries the date is known, and usually
+    where that booking sits in the list too (sql/084): only that element was sent and is read
+    (`booking_at`); without its place, only that day's bookings are read (`bookings_on`).
+    None if no booking is on the day the summaries name (the list changed under them)."""
     if isinstance(bookings, BookingFlags):
-        on = bookings.next_on if section == "booked_late" else bookings.oldest_passed_on
+        late = section == "booked_late"
+        on = bookings.next_on if late else bookings.oldest_passed_on
         if on is None:
             return None
+        place = row.next_place if late else row.passed_place
+        if place is not None:
+            return booking_at(place, row.next_item if late else row.passed_item, on)
         if isinstance(row.appointments, list):
             found = bookings_on(enumerate(row.appointments), on)
         else:  # (not a list: one object, read whole)
