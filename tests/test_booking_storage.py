@@ -5,6 +5,8 @@ migration adds the columns without touching a platform row."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -189,137 +191,101 @@ async def test_a_bot_write_with_its_summaries_is_not_marked(db: Database) -> Non
     assert plain.booking_computed_at is None
 
 
-async def test_migration_adds_the_columns_without_touching_platform_rows(
-    pg_admin: str, tmp_path: Path
-) -> None:
-    name = f"ptl_bookings_{id(object())}"
-    await pg.create_database(pg_admin, name)  # Supabase-shaped, owned by the bot's role
+_STAMPS = "select patient_id, version, updated_at from public.ptl_patients order by 1"
+
+
+@asynccontextmanager
+async def migrated_over(
+    pg_admin: str, tmp_path: Path, first_new: str, insert: str, before: str = _STAMPS
+) -> AsyncIterator[tuple[Database, list[asyncpg.Record]]]:
+    """A scratch database (Supabase-shaped, owned by the bot's role) migrated as the bot was
+    before migration `first_new`, holding the rows `insert` writes, then migrated to now: the
+    database, and what the query `before` read before the migration."""
+    name = f"ptl_before_{first_new}_{id(object())}"
+    await pg.create_database(pg_admin, name)
     dsn = pg.dsn_for(pg_admin, name)
     try:
-        await pg.migrate_before(dsn, tmp_path, "080")
+        await pg.migrate_before(dsn, tmp_path, first_new)
         conn = await asyncpg.connect(dsn)
         try:
-            await conn.execute(
-                "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
-                " pathway_type, appointments) values"
-                " ('PTL1', 'a@x', '2025-09-05', 'rtt', '[{\"date\": \"2026-01-14\"}]'),"
-                " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]')"
-            )
-            old = await conn.fetch(
-                "select patient_id, version, updated_at from public.ptl_patients order by 1"
-            )
+            await conn.execute(insert)
+            old = await conn.fetch(before)
         finally:
             await conn.close()
         await migrate(dsn)
-        conn = await asyncpg.connect(dsn)
-        try:
-            new = await conn.fetch(
-                "select patient_id, version, updated_at, booking_open_dates"
-                " from public.ptl_patients order by 1"
-            )
-        finally:
-            await conn.close()
-        assert [(r["version"], r["updated_at"]) for r in new] == [
-            (r["version"], r["updated_at"]) for r in old
-        ]
-        assert all(r["booking_open_dates"] == [] for r in new)
         db = await Database.connect(dsn)
         try:
-            assert await BookingBackfill(db).dirty_count() == 1  # only the row with a booking
+            yield db, old
         finally:
             await db.close()
     finally:
         await pg.drop_database(pg_admin, name)
+
+
+async def rows_after(db: Database, old: list[asyncpg.Record], column: str) -> list[Any]:
+    """Each row's `column` now, having checked that no row's version or "last modified" moved
+    (the platform's columns are not touched: only bot-owned ones)."""
+    async with db.service() as conn:
+        new = await conn.fetch(
+            f"select patient_id, version, updated_at, {column} from public.ptl_patients order by 1"
+        )
+    assert [(r["version"], r["updated_at"]) for r in new] == [
+        (r["version"], r["updated_at"]) for r in old
+    ]
+    return [r[column] for r in new]
+
+
+async def test_migration_adds_the_columns_without_touching_platform_rows(
+    pg_admin: str, tmp_path: Path
+) -> None:
+    insert = (
+        "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
+        " pathway_type, appointments) values"
+        " ('PTL1', 'a@x', '2025-09-05', 'rtt', '[{\"date\": \"2026-01-14\"}]'),"
+        " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]')"
+    )
+    async with migrated_over(pg_admin, tmp_path, "080", insert) as (db, old):
+        assert await rows_after(db, old, "booking_open_dates") == [[], []]
+        assert await BookingBackfill(db).dirty_count() == 1  # only the row with a booking
 
 
 async def test_sql_083_marks_rows_holding_one_booking_object(pg_admin: str, tmp_path: Path) -> None:
     """A database migrated before sql/083 holds a single-object row summarised as "nothing
-    open": the migration marks it for the booking backfill, which then counts its booking;
-    platform columns (version, updated_at) are untouched."""
-    name = f"ptl_booking_object_{id(object())}"
-    await pg.create_database(pg_admin, name)
-    dsn = pg.dsn_for(pg_admin, name)
-    try:
-        await pg.migrate_before(dsn, tmp_path, "083")
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(
-                "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
-                " pathway_type, appointments) values"
-                " ('PTL1', 'a@x', '2025-09-05', 'rtt',"
-                '  \'{"date": "2026-01-14", "type": "admission_day_case",'
-                '    "status": "booked"}\'),'
-                " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]')"
-            )
-            old = await conn.fetch(
-                "select patient_id, version, updated_at, booking_computed_at is not null as known"
-                " from public.ptl_patients order by 1"
-            )
-        finally:
-            await conn.close()
+    open": the migration marks it for the booking backfill, which then counts its booking."""
+    insert = (
+        "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
+        " pathway_type, appointments) values"
+        " ('PTL1', 'a@x', '2025-09-05', 'rtt',"
+        '  \'{"date": "2026-01-14", "type": "admission_day_case", "status": "booked"}\'),'
+        " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]')"
+    )
+    before = (
+        "select patient_id, version, updated_at, booking_computed_at is not null as known"
+        " from public.ptl_patients order by 1"
+    )
+    async with migrated_over(pg_admin, tmp_path, "083", insert, before) as (db, old):
         assert [r["known"] for r in old] == [True, True]  # (the old trigger: nothing to do)
-        await migrate(dsn)
-        db = await Database.connect(dsn)
-        try:
-            assert await BookingBackfill(db).dirty_count() == 1
-            await BookingBackfill(db).run(stored_booking_columns)
-            async with db.service() as conn:
-                new = await conn.fetch(
-                    "select patient_id, version, updated_at, booking_open_dates"
-                    " from public.ptl_patients order by 1"
-                )
-        finally:
-            await db.close()
-        assert [(r["version"], r["updated_at"]) for r in new] == [
-            (r["version"], r["updated_at"]) for r in old
-        ]
-        assert [r["booking_open_dates"] for r in new] == [[dt.date(2026, 1, 14)], []]
-    finally:
-        await pg.drop_database(pg_admin, name)
+        assert await BookingBackfill(db).dirty_count() == 1
+        await BookingBackfill(db).run(stored_booking_columns)
+        assert await rows_after(db, old, "booking_open_dates") == [[dt.date(2026, 1, 14)], []]
 
 
 async def test_sql_084_marks_rows_summarised_without_places(pg_admin: str, tmp_path: Path) -> None:
     """A database migrated before sql/084 holds rows summarised with open dates but no places:
     the migration marks them (only them) for the booking backfill, which stores where each
-    date's booking sits; platform columns (version, updated_at) are untouched."""
-    name = f"ptl_booking_places_{id(object())}"
-    await pg.create_database(pg_admin, name)
-    dsn = pg.dsn_for(pg_admin, name)
-    try:
-        await pg.migrate_before(dsn, tmp_path, "084")
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(
-                "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
-                " pathway_type, appointments, booking_open_dates, booking_computed_at) values"
-                " ('PTL1', 'a@x', '2025-09-05', 'rtt',"
-                '  \'[{"date": "2026-01-14", "status": "booked", "time": "14:00"},'
-                '     {"date": "2026-01-14", "status": "booked", "time": "09:00"}]\','
-                "  '{2026-01-14}', now()),"
-                " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]', '{}', now()),"
-                " ('PTL3', 'a@x', '2025-09-05', 'rtt',"
-                '  \'[{"date": "2025-10-01", "status": "attended"}]\', \'{}\', now())'
-            )
-            old = await conn.fetch(
-                "select patient_id, version, updated_at from public.ptl_patients order by 1"
-            )
-        finally:
-            await conn.close()
-        await migrate(dsn)
-        db = await Database.connect(dsn)
-        try:
-            assert await BookingBackfill(db).dirty_count() == 1
-            await BookingBackfill(db).run(stored_booking_columns)
-            async with db.service() as conn:
-                new = await conn.fetch(
-                    "select patient_id, version, updated_at, booking_open_places"
-                    " from public.ptl_patients order by 1"
-                )
-        finally:
-            await db.close()
-        assert [(r["version"], r["updated_at"]) for r in new] == [
-            (r["version"], r["updated_at"]) for r in old
-        ]
-        assert [r["booking_open_places"] for r in new] == [[1], [], []]
-    finally:
-        await pg.drop_database(pg_admin, name)
+    date's first booking sits."""
+    insert = (
+        "insert into public.ptl_patients (patient_id, user_email, clock_start_date,"
+        " pathway_type, appointments, booking_open_dates, booking_computed_at) values"
+        " ('PTL1', 'a@x', '2025-09-05', 'rtt',"
+        '  \'[{"date": "2026-01-14", "status": "booked", "time": "14:00"},'
+        '     {"date": "2026-01-14", "status": "booked", "time": "09:00"}]\','
+        "  '{2026-01-14}', now()),"
+        " ('PTL2', 'a@x', '2025-09-05', 'rtt', '[]', '{}', now()),"
+        " ('PTL3', 'a@x', '2025-09-05', 'rtt',"
+        '  \'[{"date": "2025-10-01", "status": "attended"}]\', \'{}\', now())'
+    )
+    async with migrated_over(pg_admin, tmp_path, "084", insert) as (db, old):
+        assert await BookingBackfill(db).dirty_count() == 1
+        await BookingBackfill(db).run(stored_booking_columns)
+        assert await rows_after(db, old, "booking_open_places") == [[1], [], []]
