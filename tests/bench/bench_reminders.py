@@ -246,9 +246,10 @@ async def main(
         f" {again.written} rows written"
     )
     async with db.pool.acquire() as conn:
-        # The backfill rewrote every row once, and autovacuum would then run in the middle of
-        # the rounds below, taking a core from them at random: a daily run sees the table long
-        # after the first install, vacuumed, so the rounds measure it so.
+        # The backfill rewrote every row once, leaving a dead copy of each: autovacuum (on, a
+        # one-minute nap) may then start in the middle of the rounds below and take a core
+        # from them. A daily run sees the table long after the first install, vacuumed, so
+        # the rounds measure it so.
         await conn.execute("vacuum analyze public.ptl_patients", timeout=1800)
 
     # -- 2. select and compose ---------------------------------------------------------------
