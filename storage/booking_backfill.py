@@ -47,14 +47,10 @@ update public.ptl_patients p
 """
 
 
-def _array(days: Any) -> str:
-    """A date[] literal ('{2026-01-14,2026-02-01}'): unnest cannot take an array of arrays."""
-    return "{" + ",".join(d.isoformat() for d in days or ()) + "}"
-
-
-def _places(places: Any) -> str:
-    """An integer[] literal ('{0,2}'), likewise."""
-    return "{" + ",".join(str(int(p)) for p in places or ()) + "}"
+def _array(values: Any) -> str:
+    """An array literal of dates or integers ('{2026-01-14,2026-02-01}', '{0,2}'; a date's
+    str() is its ISO form): unnest cannot take an array of arrays."""
+    return "{" + ",".join(str(v) for v in values or ()) + "}"
 
 
 class BookingBackfill:
@@ -108,7 +104,7 @@ def _columns(rows: Sequence[Any], compute: BookingCompute) -> tuple[list[Any], .
         columns[0].append(row["id"])
         columns[1].append(_array(fields.get("booking_open_dates")))
         columns[2].append(_array(fields.get("booking_late_dates")))
-        columns[3].append(_places(fields.get("booking_open_places")))
+        columns[3].append(_array(fields.get("booking_open_places")))
         columns[4].append(fields.get("booking_computed_at") or dt.datetime.now(dt.UTC))
     return columns
 
